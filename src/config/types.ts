@@ -14,12 +14,11 @@ export interface ListenerConfig extends HostPort {
 
 export type ListenerName = 'smtp' | 'submission' | 'smtps' | 'pop3' | 'pop3s' | 'imap' | 'imaps' | 'http';
 
+/** An inline config user: exactly one of `password` (plain, allowed with a warning) or `passwordHash` (PHC string) is set. */
 export interface InlineUser {
-  address: string;
-  /** PHC string; a plain `password` in YAML is hashed at load time (and a warning logged). */
-  passwordHash: string;
-  /** true when the YAML gave a plain password (load warns). */
-  plainInConfig: boolean;
+  address: string; // lower-case
+  password: string | null;
+  passwordHash: string | null;
 }
 
 export interface Config {
