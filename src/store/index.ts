@@ -1,5 +1,11 @@
-// Public entry of the store. (stub until the segmented log lands)
+/** Public entry of the store: what the rest of postline may use. */
 import type { Logger } from '../core/log.js';
+import { Store } from './store.js';
+
+export { Store } from './store.js';
+export type { DeliverInput, Placement, FolderSummary, MessageSummary, StoreStats, RecoveryReport } from './store.js';
+export type { Change } from './mailbox/mailboxes.js';
+export type { CompactionReport } from './compaction.js';
 
 export interface StoreOpenOptions {
   dataDir: string;
@@ -9,10 +15,6 @@ export interface StoreOpenOptions {
   logger: Logger;
 }
 
-export interface Store {
-  close(): Promise<void>;
-}
-
-export async function openStore(_options: StoreOpenOptions): Promise<Store> {
-  return { close: async () => {} };
+export function openStore(options: StoreOpenOptions): Promise<Store> {
+  return Store.open(options);
 }

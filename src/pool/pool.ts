@@ -1,0 +1,47 @@
+/**
+ * The worker pool (piscina) behind a typed `run(task, input)`.
+ */
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+// The main thread must load the snappy addon before any worker does: when a
+// worker that was the first to load it exits, Node 20 unloads the addon and
+// segfaults (seen with @napi-rs/snappy 1.0.2). Loading it here keeps it
+// resident for the life of the process.
+import '../core/native.js';
+import type { TaskMap, TaskName } from './tasks.js';
+
+export interface PoolOptions {
+  threads: number | 'auto';
+}
+
+export class WorkerPool {
+  private readonly piscina: Piscina;
+  readonly threads: number;
+
+  constructor(options: PoolOptions) {
+    this.threads = options.threads === 'auto' ? Math.max(1, availableParallelism()) : options.threads;
+    this.piscina = new Piscina({
+      filename: new URL('../../workers/tasks.js', import.meta.url).href,
+      minThreads: this.threads,
+      maxThreads: this.threads,
+      idleTimeout: 60_000,
+    });
+  }
+
+  run<K extends TaskName>(task: K, input: TaskMap[K]['input'], transfer?: ArrayBufferLike[]): Promise<TaskMap[K]['output']> {
+    // piscina's transferList type is loose; ArrayBuffers are what we move.
+    return this.piscina.run(input, { name: task, transferList: transfer as never });
+  }
+
+  get utilization(): number {
+    return this.piscina.utilization;
+  }
+
+  get queueSize(): number {
+    return this.piscina.queueSize;
+  }
+
+  async destroy(): Promise<void> {
+    await this.piscina.destroy();
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * The task contract between the main thread and workers/tasks.ts: task name →
+ * input → output. Both sides import this file, so a change shows up as a type
+ * error on both. Inputs and outputs are plain data and buffers only.
+ */
+import type { EncodeBatchInput, EncodeBatchOutput } from '../store/log/encode.js';
+
+export interface TaskMap {
+  encodeBatch: { input: EncodeBatchInput; output: EncodeBatchOutput };
+  decompressBatch: { input: { blobs: Uint8Array[] }; output: { bodies: Uint8Array[] } };
+}
+
+export type TaskName = keyof TaskMap;

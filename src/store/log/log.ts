@@ -1,0 +1,607 @@
+/**
+ * The append-only segmented log with group commit.
+ *
+ * Appends queue up while the previous batch is being encoded or fsynced; the
+ * writer takes everything ready, writes it with one writev, and one fdatasync
+ * acknowledges the whole group. Records are encoded (msgpackr + snappy) in the
+ * worker pool, a batch per task, and written strictly in append order, so the
+ * log order is the order callers appended in. After the fsync, each append's
+ * `apply` callback runs synchronously in log order (the store updates its index
+ * there), then its promise resolves: an acknowledged append is durable.
+ *
+ * Durability modes (store.fsync):
+ *   batch  — group commit; a process or machine crash loses only appends whose
+ *            promise had not resolved.
+ *   always — one fdatasync per record; same guarantee, far lower throughput.
+ *   off    — no fsync (tests only): a process crash loses nothing the kernel
+ *            got, a machine crash may lose any recent append.
+ */
+import { open, readdir, mkdir, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { PostlineError } from '../../core/errors.js';
+import type { Logger } from '../../core/log.js';
+import type { WorkerPool } from '../../pool/pool.js';
+import { encodeBatch, packMeta, INDEX_STRIDE, type EncodeBatchInput } from './encode.js';
+import { RECORD_HEADER_SIZE } from './record.js';
+import {
+  SEGMENT_HEADER_SIZE,
+  decodeSegmentHeader,
+  encodeSegmentHeader,
+  parseSegmentFileName,
+  scanRecords,
+  segmentFileName,
+  type Damage,
+  type RecordVisitor,
+  type SegmentHeader,
+} from './segment.js';
+import { fsyncDir } from './fsutil.js';
+
+export type FsyncMode = 'batch' | 'always' | 'off';
+
+export interface Location {
+  seg: number;
+  off: number;
+  len: number;
+}
+
+export interface Position {
+  seg: number;
+  off: number;
+}
+
+export interface AppendRequest<T> {
+  type: number;
+  meta: Record<string, unknown>;
+  body?: Uint8Array | null;
+  /** Runs synchronously after the record is durable, in log order; its result resolves the append. */
+  apply: (loc: Location) => T;
+}
+
+interface Pending {
+  type: number;
+  meta: Record<string, unknown>;
+  body: Uint8Array | null;
+  apply: (loc: Location) => unknown;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+interface EncodedBatch {
+  items: Pending[];
+  bytes: Uint8Array;
+}
+
+export interface SegmentInfo {
+  number: number;
+  generation: number;
+  size: number;
+}
+
+export interface LogOptions {
+  dir: string;
+  segmentSize: number;
+  fsync: FsyncMode;
+  pool: WorkerPool | null;
+  logger: Logger;
+  readOnly?: boolean;
+}
+
+/** Batches are cut at this many records or bytes so one task stays short. */
+const MAX_BATCH_RECORDS = 2048;
+const MAX_BATCH_BODY_BYTES = 16 * 1024 * 1024;
+/** Batches with at least this many body bytes are transferred to the worker, smaller ones copied. */
+export const TRANSFER_MIN_BYTES = 512 * 1024;
+/** Body-less batches smaller than this are encoded inline: the thread hop costs more. */
+const INLINE_ENCODE_BYTES = 64 * 1024;
+
+export class Log {
+  readonly dir: string;
+  salt = 0;
+  private readonly options: LogOptions;
+  private readonly segments = new Map<number, SegmentInfo>();
+  private active: { info: SegmentInfo; fh: FileHandle } | null = null;
+  private readonly readers = new Map<number, FileHandle>();
+  /** Handles of files replaced by compaction, closed a little later (reads may still use them). */
+  private readonly retired = new Set<FileHandle>();
+  private pending: Pending[] = [];
+  private readonly encoded = new Map<number, EncodedBatch>();
+  private nextEncodeSeq = 0;
+  private nextWriteSeq = 0;
+  private encodesInFlight = 0;
+  private writing = false;
+  private failed: Error | null = null;
+  private closed = false;
+  private idleWaiters: (() => void)[] = [];
+  /** Just past the last record whose `apply` has run: what an index checkpoint covers. */
+  appliedEnd: Position = { seg: 1, off: SEGMENT_HEADER_SIZE };
+  /** Observability: sizes of the last fsync groups. */
+  readonly stats = { appends: 0, fsyncs: 0, bytesWritten: 0 };
+
+  private constructor(options: LogOptions) {
+    this.options = options;
+    this.dir = options.dir;
+  }
+
+  /** Opens (or creates) the log directory and reads segment headers. Records are read by `replay`. */
+  static async open(options: LogOptions): Promise<Log> {
+    const log = new Log(options);
+    await mkdir(options.dir, { recursive: true });
+    const names = (await readdir(options.dir)).map(parseSegmentFileName).filter((n): n is number => n !== null);
+    names.sort((a, b) => a - b);
+    let salt: number | null = null;
+    for (const n of names) {
+      const fh = await open(join(options.dir, segmentFileName(n)), 'r');
+      try {
+        const { size } = await fh.stat();
+        const head = Buffer.alloc(SEGMENT_HEADER_SIZE);
+        await fh.read(head, 0, SEGMENT_HEADER_SIZE, 0);
+        const header = decodeSegmentHeader(head.subarray(0, Math.min(size, SEGMENT_HEADER_SIZE)));
+        if (typeof header === 'string') {
+          throw new PostlineError('ERR_STORE_CORRUPT', `segment ${segmentFileName(n)}: ${header}`);
+        }
+        if (header.number !== n) throw new PostlineError('ERR_STORE_CORRUPT', `segment ${segmentFileName(n)}: header names segment ${header.number}`);
+        if (salt !== null && header.salt !== salt) throw new PostlineError('ERR_STORE_CORRUPT', `segment ${segmentFileName(n)}: belongs to another store (salt differs)`);
+        salt = header.salt;
+        log.segments.set(n, { number: n, generation: header.generation, size });
+      } finally {
+        await fh.close();
+      }
+    }
+    if (salt === null) {
+      if (options.readOnly) throw new PostlineError('ERR_STORE_CORRUPT', `no log segments in ${options.dir}`);
+      salt = randomBytes(4).readUInt32LE(0);
+      log.salt = salt;
+      await log.createSegment(1);
+    }
+    log.salt = salt;
+    return log;
+  }
+
+  segmentList(): SegmentInfo[] {
+    return [...this.segments.values()].sort((a, b) => a.number - b.number);
+  }
+
+  get activeSegment(): number {
+    const list = this.segmentList();
+    return list[list.length - 1]!.number;
+  }
+
+  /** The position just past the last record written. */
+  get end(): Position {
+    const seg = this.activeSegment;
+    return { seg, off: this.segments.get(seg)!.size };
+  }
+
+  get totalBytes(): number {
+    let n = 0;
+    for (const s of this.segments.values()) n += s.size;
+    return n;
+  }
+
+  /**
+   * Visits every intact record from `from` to the end, in log order. Damage is
+   * reported, not served; a torn tail of the newest segment is cut off so new
+   * appends follow the last intact record.
+   */
+  async replay(from: Position | null, visit: (seg: number, header: Parameters<RecordVisitor>[0], buf: Buffer, at: number) => void): Promise<Damage[]> {
+    const damage: Damage[] = [];
+    const list = this.segmentList();
+    const last = list[list.length - 1]!.number;
+    for (const info of list) {
+      if (from && info.number < from.seg) continue;
+      const start = from && info.number === from.seg ? from.off : SEGMENT_HEADER_SIZE;
+      const fh = await open(join(this.dir, segmentFileName(info.number)), 'r');
+      let buf: Buffer;
+      try {
+        buf = await fh.readFile();
+      } finally {
+        await fh.close();
+      }
+      const result = scanRecords(info.number, buf, start, this.salt, (h, b, at) => visit(info.number, h, b, at));
+      damage.push(...result.damage);
+      if (result.tornTail && info.number === last && !this.options.readOnly) {
+        // Order matters: truncate before anything is appended, so the torn bytes
+        // can never end up between two acknowledged records.
+        const fh2 = await open(join(this.dir, segmentFileName(info.number)), 'r+');
+        try {
+          await fh2.truncate(result.validEnd);
+          await fh2.sync();
+        } finally {
+          await fh2.close();
+        }
+        this.options.logger.warn({ segment: info.number, offset: result.validEnd, bytes: buf.length - result.validEnd }, 'cut torn tail of the log');
+        info.size = result.validEnd;
+      }
+    }
+    this.appliedEnd = this.end;
+    return damage;
+  }
+
+  /** Opens the newest segment for appending. Call after replay. */
+  async startAppending(): Promise<void> {
+    if (this.options.readOnly) throw new PostlineError('ERR_STORE_CLOSED', 'log opened read-only');
+    const info = this.segments.get(this.activeSegment)!;
+    const fh = await open(join(this.dir, segmentFileName(info.number)), 'r+');
+    this.active = { info, fh };
+  }
+
+  append<T>(req: AppendRequest<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.failed) return reject(this.failed);
+      if (this.closed || !this.active) return reject(new PostlineError('ERR_STORE_CLOSED', 'store is not open for writing'));
+      this.pending.push({ type: req.type, meta: req.meta, body: req.body ?? null, apply: req.apply, resolve: resolve as (v: unknown) => void, reject });
+      this.stats.appends++;
+      this.pump();
+    });
+  }
+
+  /** Hands pending appends to encoders, a batch per task, as long as encoders are free. */
+  private pump(): void {
+    const maxInFlight = Math.max(1, this.options.pool?.threads ?? 1);
+    while (this.pending.length > 0 && this.encodesInFlight < maxInFlight) {
+      const batch = this.takeBatch();
+      const seq = this.nextEncodeSeq++;
+      const { input, transfer, bodyBytes } = buildEncodeInput(batch, this.salt);
+      if (!this.options.pool || (bodyBytes === 0 && input.metas.length < INLINE_ENCODE_BYTES)) {
+        this.encoded.set(seq, { items: batch, bytes: encodeBatch(input) });
+        continue;
+      }
+      this.encodesInFlight++;
+      this.options.pool.run('encodeBatch', input, transfer).then(
+        (bytes) => {
+          this.encodesInFlight--;
+          this.encoded.set(seq, { items: batch, bytes });
+          this.pump();
+        },
+        (err) => {
+          this.encodesInFlight--;
+          // An encode failure (a bug, or a worker crash) must not stall the ordered writer.
+          this.encoded.set(seq, { items: batch, bytes: new Uint8Array(0) });
+          for (const p of batch) p.reject(new PostlineError('ERR_STORE_IO', 'encoding failed', { cause: err }));
+          batch.length = 0;
+          this.pump();
+        },
+      );
+    }
+    void this.writeLoop();
+  }
+
+  private takeBatch(): Pending[] {
+    let bytes = 0;
+    let n = 0;
+    while (n < this.pending.length && n < MAX_BATCH_RECORDS) {
+      bytes += this.pending[n]!.body?.length ?? 0;
+      n++;
+      if (bytes >= MAX_BATCH_BODY_BYTES) break;
+    }
+    return this.pending.splice(0, n);
+  }
+
+  private async writeLoop(): Promise<void> {
+    if (this.writing) return;
+    this.writing = true;
+    try {
+      while (this.encoded.has(this.nextWriteSeq)) {
+        const group: EncodedBatch[] = [];
+        while (this.encoded.has(this.nextWriteSeq)) {
+          group.push(this.encoded.get(this.nextWriteSeq)!);
+          this.encoded.delete(this.nextWriteSeq++);
+        }
+        const items: Pending[] = [];
+        const chunks: Uint8Array[] = [];
+        for (const b of group) {
+          if (b.items.length === 0) continue;
+          items.push(...b.items);
+          chunks.push(b.bytes);
+        }
+        if (items.length === 0) continue;
+        if (this.failed) {
+          for (const p of items) p.reject(this.failed);
+          continue;
+        }
+        if (this.options.fsync === 'always') {
+          await this.writeEachRecord(items, chunks);
+        } else {
+          await this.writeGroup(items, chunks);
+        }
+        // Let encoders refill while we were writing.
+        this.pumpPendingOnly();
+      }
+    } finally {
+      this.writing = false;
+      if (this.isIdle()) for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  private pumpPendingOnly(): void {
+    if (this.pending.length > 0) {
+      // pump() also kicks writeLoop, which returns at once while we are writing.
+      this.pump();
+    }
+  }
+
+  /** Writes a group of records (split across segment rotations) and fsyncs once per segment touched. */
+  private async writeGroup(items: Pending[], chunks: Uint8Array[]): Promise<void> {
+    const records = splitRecords(chunks);
+    let i = 0;
+    while (i < records.length) {
+      await this.rotateIfNeeded(records[i]!.length);
+      const active = this.active!;
+      const start = active.info.size;
+      const parts: Uint8Array[] = [];
+      const locs: Location[] = [];
+      let size = start;
+      const first = i;
+      while (i < records.length && (i === first || size + records[i]!.length <= this.options.segmentSize)) {
+        locs.push({ seg: active.info.number, off: size, len: records[i]!.length });
+        parts.push(records[i]!);
+        size += records[i]!.length;
+        i++;
+      }
+      const ok = await this.writeAndSync(parts, start, size - start, items.slice(first, i));
+      if (!ok) {
+        for (const p of items.slice(i)) p.reject(this.failed);
+        return;
+      }
+      this.finish(items.slice(first, i), locs);
+    }
+  }
+
+  private async writeEachRecord(items: Pending[], chunks: Uint8Array[]): Promise<void> {
+    const records = splitRecords(chunks);
+    for (let i = 0; i < records.length; i++) {
+      const rec = records[i]!;
+      await this.rotateIfNeeded(rec.length);
+      const active = this.active!;
+      const start = active.info.size;
+      if (!(await this.writeAndSync([rec], start, rec.length, [items[i]!]))) {
+        for (const p of items.slice(i + 1)) p.reject(this.failed);
+        return;
+      }
+      this.finish([items[i]!], [{ seg: active.info.number, off: start, len: rec.length }]);
+    }
+  }
+
+  /** Returns false (and fails the log) on an I/O error; the caller's items are rejected. */
+  private async writeAndSync(parts: Uint8Array[], position: number, length: number, items: Pending[]): Promise<boolean> {
+    const active = this.active!;
+    try {
+      let written = 0;
+      let bufs = parts;
+      while (written < length) {
+        const { bytesWritten } = await active.fh.writev(bufs as NodeJS.ArrayBufferView[] as Buffer[], position + written);
+        written += bytesWritten;
+        if (written < length) bufs = [concat(parts).subarray(written)];
+      }
+      active.info.size = position + length;
+      if (this.options.fsync !== 'off') {
+        await active.fh.datasync();
+        this.stats.fsyncs++;
+      }
+      this.stats.bytesWritten += length;
+      return true;
+    } catch (err) {
+      // After a failed write or fsync the page cache state is unknown (a later
+      // fsync may report success for data that was dropped), so the log stops
+      // taking appends until a restart re-validates it from disk.
+      this.failed = new PostlineError('ERR_STORE_IO', `log write failed: ${(err as Error).message}`, { cause: err });
+      this.options.logger.error({ err, segment: active.info.number }, 'log write failed; store is now read-only until restart');
+      try {
+        await active.fh.truncate(position);
+      } catch {
+        /* recovery will cut the tail by checksum */
+      }
+      for (const p of items) p.reject(this.failed);
+      return false;
+    }
+  }
+
+  private finish(items: Pending[], locs: Location[]): void {
+    for (let k = 0; k < items.length; k++) {
+      const p = items[k]!;
+      let result: unknown;
+      try {
+        result = p.apply(locs[k]!);
+      } catch (err) {
+        p.reject(err);
+        continue;
+      }
+      p.resolve(result);
+    }
+    const last = locs[locs.length - 1];
+    if (last) this.appliedEnd = { seg: last.seg, off: last.off + last.len };
+  }
+
+  private async rotateIfNeeded(nextRecordLength: number): Promise<void> {
+    const active = this.active!;
+    if (active.info.size === SEGMENT_HEADER_SIZE || active.info.size + nextRecordLength <= this.options.segmentSize) return;
+    // Order matters: the sealed segment is synced before the next one exists,
+    // so a crash never leaves a newer segment after an unsynced older tail.
+    if (this.options.fsync !== 'off') await active.fh.sync();
+    await active.fh.close();
+    const next = active.info.number + 1;
+    await this.createSegment(next);
+    const fh = await open(join(this.dir, segmentFileName(next)), 'r+');
+    this.active = { info: this.segments.get(next)!, fh };
+  }
+
+  /** Creates segment `n` atomically: header into a temp file, fsync, rename, fsync the directory. */
+  private async createSegment(n: number, generation = 0): Promise<void> {
+    const header: SegmentHeader = { number: n, generation, salt: this.salt, created: Date.now() };
+    const tmp = join(this.dir, `${segmentFileName(n)}.tmp`);
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.write(encodeSegmentHeader(header), 0, SEGMENT_HEADER_SIZE, 0);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, join(this.dir, segmentFileName(n)));
+    await fsyncDir(this.dir);
+    this.segments.set(n, { number: n, generation, size: SEGMENT_HEADER_SIZE });
+  }
+
+  /** Reads one record's bytes. */
+  async read(loc: Location): Promise<Buffer> {
+    const fh = await this.reader(loc.seg);
+    const buf = Buffer.allocUnsafe(loc.len);
+    const { bytesRead } = await fh.read(buf, 0, loc.len, loc.off);
+    if (bytesRead !== loc.len) throw new PostlineError('ERR_STORE_CORRUPT', `short read at segment ${loc.seg} offset ${loc.off}`);
+    return buf;
+  }
+
+  private async reader(seg: number): Promise<FileHandle> {
+    let fh = this.readers.get(seg);
+    if (!fh) {
+      if (!this.segments.has(seg)) throw new PostlineError('ERR_STORE_CORRUPT', `segment ${seg} does not exist`);
+      fh = await open(join(this.dir, segmentFileName(seg)), 'r');
+      const raced = this.readers.get(seg);
+      if (raced) {
+        await fh.close();
+        return raced;
+      }
+      this.readers.set(seg, fh);
+    }
+    return fh;
+  }
+
+  /**
+   * Replaces sealed segment `seg` with a rewritten image (compaction). The new
+   * file is fully written and synced under a temp name, then renamed over the
+   * old one. Reads that started on the old file keep their handle (the old
+   * inode lives until closed); the handle cache switches in the same tick as
+   * the caller remaps its index (`onSwap`), so no read mixes old offsets with
+   * the new file.
+   */
+  async replaceSegment(seg: number, records: Uint8Array[], onSwap: () => void): Promise<{ before: number; after: number }> {
+    const info = this.segments.get(seg);
+    if (!info || seg === this.activeSegment) throw new PostlineError('ERR_STORE_CORRUPT', `segment ${seg} is not a sealed segment`);
+    const generation = info.generation + 1;
+    const tmp = join(this.dir, `${segmentFileName(seg)}.compact`);
+    const fh = await open(tmp, 'w');
+    let size = SEGMENT_HEADER_SIZE;
+    try {
+      await fh.write(encodeSegmentHeader({ number: seg, generation, salt: this.salt, created: Date.now() }), 0, SEGMENT_HEADER_SIZE, 0);
+      if (records.length > 0) {
+        const body = concat(records);
+        await fh.write(body, 0, body.length, SEGMENT_HEADER_SIZE);
+        size += body.length;
+      }
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    const oldReader = await this.reader(seg);
+    const newReader = await open(tmp, 'r');
+    await rename(tmp, join(this.dir, segmentFileName(seg)));
+    await fsyncDir(this.dir);
+    const before = info.size;
+    // Synchronous from here: index remap and handle swap happen together.
+    this.readers.set(seg, newReader);
+    info.generation = generation;
+    info.size = size;
+    onSwap();
+    // Reads already in flight on the old handle finish first; closing is not urgent.
+    this.retired.add(oldReader);
+    setTimeout(() => {
+      if (this.retired.delete(oldReader)) void oldReader.close().catch(() => {});
+    }, 5000).unref();
+    return { before, after: size };
+  }
+
+  /** Reads a whole sealed segment image (for compaction and verification). */
+  async readSegment(seg: number): Promise<Buffer> {
+    const fh = await open(join(this.dir, segmentFileName(seg)), 'r');
+    try {
+      return await fh.readFile();
+    } finally {
+      await fh.close();
+    }
+  }
+
+  private isIdle(): boolean {
+    return this.pending.length === 0 && this.encodesInFlight === 0 && this.encoded.size === 0 && !this.writing;
+  }
+
+  /** Resolves when every append made so far has been written (or failed). */
+  async drain(): Promise<void> {
+    if (this.isIdle()) return;
+    await new Promise<void>((r) => this.idleWaiters.push(r));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.drain();
+    this.closed = true;
+    if (this.active) {
+      if (this.options.fsync !== 'off' && !this.failed) await this.active.fh.sync().catch(() => {});
+      await this.active.fh.close();
+      this.active = null;
+    }
+    for (const fh of [...this.readers.values(), ...this.retired]) await fh.close().catch(() => {});
+    this.readers.clear();
+    this.retired.clear();
+  }
+
+  /** Removes leftovers of interrupted segment creation or compaction. */
+  async removeTempFiles(): Promise<void> {
+    for (const name of await readdir(this.dir)) {
+      if (name.endsWith('.seg.tmp') || name.endsWith('.seg.compact')) await unlink(join(this.dir, name)).catch(() => {});
+    }
+  }
+}
+
+function buildEncodeInput(batch: Pending[], salt: number): { input: EncodeBatchInput; transfer: ArrayBuffer[]; bodyBytes: number } {
+  const packed = batch.map((p) => packMeta(p.meta));
+  let bodyBytes = 0;
+  let metaBytes = 0;
+  for (let i = 0; i < batch.length; i++) {
+    bodyBytes += batch[i]!.body?.length ?? 0;
+    metaBytes += packed[i]!.length;
+  }
+  // One buffer each for bodies, metas and the index: three transfers instead of a clone per record.
+  const bodies = new Uint8Array(new ArrayBuffer(bodyBytes));
+  const metas = new Uint8Array(new ArrayBuffer(metaBytes));
+  const index = new Uint32Array(batch.length * INDEX_STRIDE);
+  let b = 0;
+  let m = 0;
+  for (let i = 0; i < batch.length; i++) {
+    const p = batch[i]!;
+    const k = i * INDEX_STRIDE;
+    index[k] = p.type;
+    index[k + 1] = m;
+    metas.set(packed[i]!, m);
+    m += packed[i]!.length;
+    index[k + 2] = m;
+    index[k + 3] = b;
+    if (p.body) {
+      bodies.set(p.body, b);
+      b += p.body.length;
+    }
+    index[k + 4] = b;
+  }
+  // Transferring an ArrayBuffer costs more than copying a small one (measured:
+  // ~0.17 ms vs ~0.06 ms to post a 50 KB batch), so only big batches move.
+  const transfer = bodyBytes >= TRANSFER_MIN_BYTES ? [bodies.buffer] : [];
+  return { input: { salt, index, metas, bodies }, transfer, bodyBytes };
+}
+
+/** Splits encoded batches back into single records using the length in each header. */
+function splitRecords(chunks: Uint8Array[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const chunk of chunks) {
+    const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let at = 0;
+    while (at < chunk.length) {
+      const len = RECORD_HEADER_SIZE + view.getUint32(at + 8, true);
+      out.push(chunk.subarray(at, at + len));
+      at += len;
+    }
+  }
+  return out;
+}
+
+function concat(parts: Uint8Array[]): Buffer {
+  return Buffer.concat(parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)));
+}

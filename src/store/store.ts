@@ -1,0 +1,488 @@
+/**
+ * The store: the segmented log plus the mailbox index built from it.
+ *
+ * Writes go through `Log.append`; each record's index change runs in the
+ * record's `apply` callback, after its fsync and in log order, so readers only
+ * ever see durable state and a replay rebuilds exactly the same index.
+ * Things that must be decided when a write is *queued* (the UID of a new
+ * message, the id of a new folder) are taken from the folder objects at that
+ * moment; everything else changes only in `apply`.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { uncompressSync } from '../core/native.js';
+import { PostlineError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { WorkerPool } from '../pool/pool.js';
+import { loadCheckpoint, encodeCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { compactSegments, type CompactionReport } from './compaction.js';
+import { lockDataDir, type DirLock } from './lock.js';
+import { unpackMeta } from './log/encode.js';
+import { Log, type FsyncMode, type Location } from './log/log.js';
+import { readHeader, verifyRecord, RecordType, FLAG_COMPRESSED, RECORD_HEADER_SIZE } from './log/record.js';
+import type { Damage } from './log/segment.js';
+import { FLAG_DELETED, FolderIndex } from './mailbox/folder-index.js';
+import { Mailboxes, folderKey, type Change, type MessageMeta } from './mailbox/mailboxes.js';
+
+export const DEFAULT_FOLDERS = ['INBOX', 'Sent', 'Drafts', 'Trash', 'Junk'] as const;
+const SPECIAL_USE: Record<string, string> = { Sent: '\\Sent', Drafts: '\\Drafts', Trash: '\\Trash', Junk: '\\Junk' };
+
+export interface StoreOptions {
+  dataDir: string;
+  segmentSize: number;
+  fsync: FsyncMode;
+  logger: Logger;
+  /** A pool to share; without it the store makes its own with `threads`. */
+  pool?: WorkerPool;
+  threads?: number | 'auto';
+  /** Open without locking or writing (CLI export/verify while a server runs). */
+  readOnly?: boolean;
+  /** Write a checkpoint after this many applied records (default 100,000). */
+  checkpointEvery?: number;
+  /** Also checkpoint this often when anything changed (default 30 s; 0 = never by timer). */
+  checkpointIntervalMs?: number;
+  /** Run compaction this often (default 10 min; 0 = only when called). */
+  compactionIntervalMs?: number;
+}
+
+export interface Placement {
+  address: string;
+  folder: string;
+  uid: number;
+}
+
+export interface DeliverInput {
+  recipients: string[];
+  body: Uint8Array;
+  folder?: string;
+  flags?: string[];
+  internalDate?: number;
+}
+
+export interface FolderSummary {
+  name: string;
+  uidValidity: number;
+  uidNext: number;
+  messages: number;
+  unseen: number;
+  subscribed: boolean;
+  specialUse: string | null;
+}
+
+export interface MessageSummary {
+  uid: number;
+  size: number;
+  internalDate: number;
+  flags: string[];
+}
+
+export interface StoreStats {
+  segments: number;
+  logBytes: number;
+  messages: number;
+  folders: number;
+  indexBytes: number;
+  appends: number;
+  fsyncs: number;
+}
+
+export interface RecoveryReport {
+  checkpoint: string;
+  replayedRecords: number;
+  damage: Damage[];
+  ms: number;
+}
+
+export class Store {
+  readonly dataDir: string;
+  readonly mailboxes = new Mailboxes();
+  recovery: RecoveryReport = { checkpoint: 'none', replayedRecords: 0, damage: [], ms: 0 };
+  private readonly options: StoreOptions;
+  private log!: Log;
+  private pool: WorkerPool | null = null;
+  private ownsPool = false;
+  private lock: DirLock | null = null;
+  /** Folders queued for creation whose record is not applied yet (uids may already be taken from them). */
+  private readonly reserved = new Map<string, FolderIndex>();
+  private folderOps: Promise<unknown> = Promise.resolve();
+  private lastUidValidity = 0;
+  private appliedSinceCheckpoint = 0;
+  private checkpointing: Promise<void> | null = null;
+  private compacting: Promise<CompactionReport> | null = null;
+  private timers: NodeJS.Timeout[] = [];
+  private closed = false;
+
+  private constructor(options: StoreOptions) {
+    this.options = options;
+    this.dataDir = options.dataDir;
+  }
+
+  static async open(options: StoreOptions): Promise<Store> {
+    const store = new Store(options);
+    try {
+      await store.init();
+    } catch (err) {
+      await store.lock?.release();
+      if (store.ownsPool) await store.pool?.destroy();
+      throw err;
+    }
+    return store;
+  }
+
+  private get checkpointFile(): string {
+    return join(this.dataDir, 'index', 'checkpoint');
+  }
+
+  private async init(): Promise<void> {
+    const started = performance.now();
+    const { readOnly = false } = this.options;
+    if (!readOnly) {
+      await mkdir(join(this.dataDir, 'index'), { recursive: true });
+      this.lock = await lockDataDir(this.dataDir);
+    }
+    if (!readOnly) {
+      this.pool = this.options.pool ?? new WorkerPool({ threads: this.options.threads ?? 'auto' });
+      this.ownsPool = !this.options.pool;
+    }
+    this.log = await Log.open({
+      dir: join(this.dataDir, 'log'),
+      segmentSize: this.options.segmentSize,
+      fsync: this.options.fsync,
+      pool: this.pool,
+      logger: this.options.logger,
+      readOnly,
+    });
+    if (!readOnly) await this.log.removeTempFiles();
+
+    const cp = await loadCheckpoint(this.checkpointFile, this.log.salt, this.log.segmentList());
+    let from = null;
+    if ('position' in cp) {
+      for (const f of cp.folders) this.mailboxes.register(f);
+      this.mailboxes.nextBox = Math.max(this.mailboxes.nextBox, cp.nextBox);
+      from = cp.position;
+      this.recovery.checkpoint = `segment ${cp.position.seg} offset ${cp.position.off}`;
+    } else {
+      this.recovery.checkpoint = cp.reason;
+    }
+    let replayed = 0;
+    const damage = await this.log.replay(from, (seg, header, buf, at) => {
+      const meta = unpackMeta(buf.subarray(at + RECORD_HEADER_SIZE, at + RECORD_HEADER_SIZE + header.metaLen));
+      this.mailboxes.apply(header.type, meta, { seg, off: at, len: RECORD_HEADER_SIZE + header.payloadLen });
+      replayed++;
+    });
+    for (const d of damage) this.options.logger.error({ damage: d }, 'log damage found during recovery; damaged records are not served');
+    for (const f of this.mailboxes.folders.values()) this.lastUidValidity = Math.max(this.lastUidValidity, f.uidValidity);
+    this.recovery = { ...this.recovery, replayedRecords: replayed, damage, ms: performance.now() - started };
+    this.appliedSinceCheckpoint = replayed;
+
+    if (!readOnly) {
+      await this.log.startAppending();
+      const interval = this.options.checkpointIntervalMs ?? 30_000;
+      if (interval > 0) this.timers.push(setInterval(() => void this.maybeCheckpoint(1), interval).unref());
+      const compaction = this.options.compactionIntervalMs ?? 600_000;
+      if (compaction > 0) this.timers.push(setInterval(() => void this.compact().catch((err) => this.options.logger.error({ err }, 'compaction failed')), compaction).unref());
+    }
+  }
+
+  // ---------------------------------------------------------------- events
+
+  onChange(listener: (c: Change) => void): () => void {
+    return this.mailboxes.onChange(listener);
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  /** Stores one message into a folder (INBOX by default) of each recipient; resolves after fsync. */
+  async deliver(input: DeliverInput): Promise<Placement[]> {
+    const folderName = input.folder ?? 'INBOX';
+    const owners = [...new Set(input.recipients.map((r) => r.toLowerCase()))];
+    const waits: Promise<unknown>[] = [];
+    const placements: number[] = [];
+    const targets: { address: string; folder: FolderIndex; uid: number }[] = [];
+    for (const owner of owners) {
+      let folder = this.folderForWrite(owner, folderName);
+      if (!folder && folderKey(folderName) === 'INBOX') {
+        waits.push(...this.createDefaultFolders(owner));
+        folder = this.folderForWrite(owner, folderName);
+      }
+      if (!folder) throw new PostlineError('ERR_MAILBOX_NOT_FOUND', `no folder ${folderName} for ${owner}`);
+      if (input.flags && !folder.canMask(input.flags)) throw new PostlineError('ERR_MAILBOX_INVALID', 'too many keywords in this folder');
+      const uid = folder.uidNext++;
+      placements.push(folder.box, uid);
+      targets.push({ address: owner, folder, uid });
+    }
+    if (targets.length === 0) return [];
+    const meta: MessageMeta = { p: placements, d: input.internalDate ?? Date.now(), s: input.body.length };
+    if (input.flags && input.flags.length) meta.f = input.flags;
+    const done = this.append(RecordType.message, meta as unknown as Record<string, unknown>, input.body, () =>
+      targets.filter((t) => this.mailboxes.folders.get(t.folder.box) === t.folder).map((t) => ({ address: t.address, folder: t.folder.name, uid: t.uid })),
+    );
+    await Promise.all(waits);
+    return done;
+  }
+
+  /** Creates the default folders of a user who has none yet. */
+  async ensureUser(owner: string): Promise<void> {
+    await Promise.all(this.createDefaultFolders(owner.toLowerCase()));
+  }
+
+  private createDefaultFolders(owner: string): Promise<unknown>[] {
+    const waits: Promise<unknown>[] = [];
+    for (const name of DEFAULT_FOLDERS) if (!this.folderForWrite(owner, name)) waits.push(this.queueFolderCreate(owner, name));
+    return waits;
+  }
+
+  private folderForWrite(owner: string, name: string): FolderIndex | undefined {
+    return this.mailboxes.folder(owner, name) ?? this.reserved.get(`${owner}\u0000${folderKey(name)}`);
+  }
+
+  private queueFolderCreate(owner: string, name: string): Promise<FolderIndex> {
+    const box = this.mailboxes.nextBox++;
+    this.lastUidValidity = Math.max(this.lastUidValidity + 1, Math.floor(Date.now() / 1000));
+    const folder = new FolderIndex({ box, owner, name: folderKey(name), uidValidity: this.lastUidValidity, uidNext: 1, subscribed: true, keywords: [] });
+    const key = `${owner}\u0000${folderKey(name)}`;
+    this.reserved.set(key, folder);
+    return this.append(RecordType.folderCreate, { x: box, o: owner, n: folder.name, v: folder.uidValidity }, null, () => folder, folder).finally(() => {
+      if (this.reserved.get(key) === folder) this.reserved.delete(key);
+    });
+  }
+
+  /** Folder structure changes run one at a time: validation sees every earlier change applied. */
+  private serialFolderOp<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.folderOps.then(op, op);
+    this.folderOps = run.catch(() => {});
+    return run;
+  }
+
+  createFolder(owner: string, name: string): Promise<void> {
+    return this.serialFolderOp(async () => {
+      owner = owner.toLowerCase();
+      validateFolderName(name);
+      if (this.folderForWrite(owner, name)) throw new PostlineError('ERR_MAILBOX_EXISTS', `folder ${name} exists`);
+      await this.queueFolderCreate(owner, name);
+    });
+  }
+
+  deleteFolder(owner: string, name: string): Promise<void> {
+    return this.serialFolderOp(async () => {
+      owner = owner.toLowerCase();
+      if (folderKey(name) === 'INBOX') throw new PostlineError('ERR_MAILBOX_INVALID', 'INBOX cannot be deleted');
+      const folder = this.requireFolder(owner, name);
+      await this.append(RecordType.folderDelete, { x: folder.box }, null, () => undefined);
+    });
+  }
+
+  renameFolder(owner: string, from: string, to: string): Promise<void> {
+    return this.serialFolderOp(async () => {
+      owner = owner.toLowerCase();
+      validateFolderName(to);
+      if (folderKey(from) === 'INBOX') throw new PostlineError('ERR_MAILBOX_INVALID', 'INBOX cannot be renamed here');
+      const folder = this.requireFolder(owner, from);
+      if (this.folderForWrite(owner, to)) throw new PostlineError('ERR_MAILBOX_EXISTS', `folder ${to} exists`);
+      await this.append(RecordType.folderRename, { x: folder.box, n: to }, null, () => undefined);
+    });
+  }
+
+  subscribe(owner: string, name: string, subscribed: boolean): Promise<void> {
+    const folder = this.requireFolder(owner.toLowerCase(), name);
+    return this.append(RecordType.folderSubscribe, { x: folder.box, s: subscribed }, null, () => undefined);
+  }
+
+  /** Changes flags: '+' adds, '-' removes, '=' replaces. Resolves after fsync. */
+  async setFlags(owner: string, name: string, uids: number[], op: '+' | '-' | '=', flags: string[]): Promise<void> {
+    const folder = this.requireFolder(owner.toLowerCase(), name);
+    if (!folder.canMask(flags)) throw new PostlineError('ERR_MAILBOX_INVALID', 'too many keywords in this folder');
+    if (uids.length === 0) return;
+    await this.append(RecordType.flags, { x: folder.box, o: op, f: flags, u: uids }, null, () => undefined);
+  }
+
+  /** Removes messages: the given uids, or every message flagged \Deleted. Returns the uids removed. */
+  async expunge(owner: string, name: string, uids?: number[]): Promise<number[]> {
+    const folder = this.requireFolder(owner.toLowerCase(), name);
+    const doomed = uids ?? deletedUids(folder);
+    if (doomed.length === 0) return [];
+    return this.append(RecordType.expunge, { x: folder.box, u: doomed }, null, () => doomed.filter((u) => folder.indexOf(u) < 0));
+  }
+
+  /** Copies messages to another folder (of the same or another user); returns [sourceUid, newUid] pairs. */
+  async copy(owner: string, from: string, uids: number[], toOwner: string, to: string): Promise<[number, number][]> {
+    owner = owner.toLowerCase();
+    const src = this.requireFolder(owner, from);
+    const jobs = uids
+      .map((uid) => ({ uid, i: src.indexOf(uid) }))
+      .filter((j) => j.i >= 0)
+      .map(async ({ uid, i }) => {
+        const flags = src.flagNames(src.flags[i]!);
+        const date = src.date[i]! * 1000;
+        const body = await this.readMessage(owner, from, uid);
+        const [placed] = await this.deliver({ recipients: [toOwner], folder: to, body, flags, internalDate: date });
+        return [uid, placed?.uid ?? 0] as [number, number];
+      });
+    return Promise.all(jobs);
+  }
+
+  private append<T>(type: number, meta: Record<string, unknown>, body: Uint8Array | null, result: () => T, reserved?: FolderIndex): Promise<T> {
+    if (this.closed) return Promise.reject(new PostlineError('ERR_STORE_CLOSED', 'store is closed'));
+    return this.log.append({
+      type,
+      meta,
+      body,
+      apply: (loc: Location) => {
+        this.mailboxes.apply(type, meta, loc, reserved);
+        if (++this.appliedSinceCheckpoint >= (this.options.checkpointEvery ?? 100_000)) void this.maybeCheckpoint(1);
+        return result();
+      },
+    });
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  folder(owner: string, name: string): FolderIndex | undefined {
+    return this.mailboxes.folder(owner.toLowerCase(), name);
+  }
+
+  listFolders(owner: string): FolderSummary[] {
+    return this.mailboxes
+      .foldersOf(owner.toLowerCase())
+      .map((f) => ({
+        name: f.name,
+        uidValidity: f.uidValidity,
+        uidNext: f.uidNext,
+        messages: f.count,
+        unseen: f.countFlag(1, true),
+        subscribed: f.subscribed,
+        specialUse: SPECIAL_USE[f.name] ?? null,
+      }))
+      .sort((a, b) => (a.name === 'INBOX' ? -1 : b.name === 'INBOX' ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  listMessages(owner: string, name: string): MessageSummary[] {
+    const f = this.requireFolder(owner.toLowerCase(), name);
+    const out: MessageSummary[] = [];
+    for (let i = 0; i < f.count; i++) out.push({ uid: f.uids[i]!, size: f.size[i]!, internalDate: f.date[i]! * 1000, flags: f.flagNames(f.flags[i]!) });
+    return out;
+  }
+
+  /** Reads a message body, verifying the record's checksum and identity; damaged records are never returned. */
+  async readMessage(owner: string, name: string, uid: number): Promise<Buffer> {
+    const folder = this.requireFolder(owner.toLowerCase(), name);
+    const i = folder.indexOf(uid);
+    if (i < 0) throw new PostlineError('ERR_MESSAGE_NOT_FOUND', `no message ${uid} in ${name}`);
+    return this.readBody(folder.location(i), folder.box, uid);
+  }
+
+  private async readBody(loc: Location, box: number, uid: number): Promise<Buffer> {
+    const buf = await this.log.read(loc);
+    const header = readHeader(buf, 0);
+    if (typeof header === 'string' || header.type !== RecordType.message || RECORD_HEADER_SIZE + header.payloadLen !== loc.len || !verifyRecord(buf, 0, header, this.log.salt)) {
+      throw new PostlineError('ERR_STORE_CRC', `record at segment ${loc.seg} offset ${loc.off} failed its checksum`);
+    }
+    const meta = unpackMeta<MessageMeta>(buf.subarray(RECORD_HEADER_SIZE, RECORD_HEADER_SIZE + header.metaLen));
+    let placed = false;
+    for (let k = 0; k + 1 < meta.p.length; k += 2) if (meta.p[k] === box && meta.p[k + 1] === uid) placed = true;
+    if (!placed) throw new PostlineError('ERR_STORE_CORRUPT', `record at segment ${loc.seg} offset ${loc.off} is not message ${uid}`);
+    const blob = buf.subarray(RECORD_HEADER_SIZE + header.metaLen);
+    const body = header.flags & FLAG_COMPRESSED ? uncompressSync(blob) : Buffer.from(blob);
+    if (body.length !== meta.s) throw new PostlineError('ERR_STORE_CORRUPT', `message ${uid}: size mismatch after decompression`);
+    return body;
+  }
+
+  private requireFolder(owner: string, name: string): FolderIndex {
+    const folder = this.mailboxes.folder(owner, name);
+    if (!folder) throw new PostlineError('ERR_MAILBOX_NOT_FOUND', `no folder ${name}`);
+    return folder;
+  }
+
+  // ---------------------------------------------------------------- maintenance
+
+  stats(): StoreStats {
+    return {
+      segments: this.log.segmentList().length,
+      logBytes: this.log.totalBytes,
+      messages: this.mailboxes.messageCount,
+      folders: this.mailboxes.folders.size,
+      indexBytes: this.mailboxes.indexBytes,
+      appends: this.log.stats.appends,
+      fsyncs: this.log.stats.fsyncs,
+    };
+  }
+
+  /** Writes an index checkpoint now (waits for queued writes first). */
+  async checkpoint(): Promise<void> {
+    if (this.options.readOnly) return;
+    await this.maybeCheckpoint(0);
+  }
+
+  private maybeCheckpoint(minChanges: number): Promise<void> {
+    if (this.checkpointing) return this.checkpointing;
+    if (this.appliedSinceCheckpoint < minChanges) return Promise.resolve();
+    this.checkpointing = (async () => {
+      try {
+        await this.log.drain();
+        const position = this.log.appliedEnd;
+        const changes = this.appliedSinceCheckpoint;
+        // Synchronous snapshot: nothing is applied between reading the position and copying the index.
+        const bytes = encodeCheckpoint(this.mailboxes, position, this.log.salt, this.log.segmentList());
+        this.appliedSinceCheckpoint -= changes;
+        await writeCheckpoint(this.checkpointFile, bytes, this.options.fsync !== 'off');
+      } catch (err) {
+        this.options.logger.error({ err }, 'checkpoint failed; recovery will replay more of the log');
+      } finally {
+        this.checkpointing = null;
+      }
+    })();
+    return this.checkpointing;
+  }
+
+  /** Rewrites sealed segments with much dead data, online. */
+  compact(options: { minGarbageRatio?: number } = {}): Promise<CompactionReport> {
+    if (this.options.readOnly) return Promise.resolve({ segments: 0, bytesBefore: 0, bytesAfter: 0 });
+    if (this.compacting) return this.compacting;
+    this.compacting = (async () => {
+      try {
+        const report = await compactSegments(this.log, this.mailboxes, options.minGarbageRatio ?? 0.5);
+        if (report.segments > 0) {
+          this.options.logger.info(report, 'compaction done');
+          // A fresh checkpoint, so the next restart need not replay everything (the old one is now invalid).
+          this.appliedSinceCheckpoint++;
+          await this.checkpoint();
+        }
+        return report;
+      } finally {
+        this.compacting = null;
+      }
+    })();
+    return this.compacting;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    for (const t of this.timers) clearInterval(t);
+    if (!this.options.readOnly) {
+      await this.compacting?.catch(() => {});
+      await this.log.drain();
+      await this.checkpoint();
+    }
+    this.closed = true;
+    await this.log.close();
+    if (this.ownsPool) await this.pool?.destroy();
+    await this.lock?.release();
+  }
+}
+
+function deletedUids(folder: FolderIndex): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < folder.count; i++) if (folder.flags[i]! & FLAG_DELETED) out.push(folder.uids[i]!);
+  return out;
+}
+
+function validateFolderName(name: string): void {
+  const bad =
+    name.length === 0 ||
+    name.length > 255 ||
+    /[\u0000-\u001f\u007f*%]/.test(name) ||
+    name.startsWith('/') ||
+    name.endsWith('/') ||
+    name.includes('//');
+  if (bad) throw new PostlineError('ERR_MAILBOX_INVALID', `invalid folder name`);
+}

@@ -1,0 +1,23 @@
+/**
+ * piscina task module: each named export is one task of src/pool/tasks.ts.
+ * Work arrives in batches (many records per task): a task hop costs tens of
+ * microseconds, so per-message tasks would cap throughput.
+ */
+import { uncompressSync } from '../src/core/native.js';
+import { move } from 'piscina';
+import { encodeBatch as encode } from '../src/store/log/encode.js';
+import type { TaskMap } from '../src/pool/tasks.js';
+import { TRANSFER_MIN_BYTES } from '../src/store/log/log.js';
+
+type In<K extends keyof TaskMap> = TaskMap[K]['input'];
+type Out<K extends keyof TaskMap> = TaskMap[K]['output'];
+
+export function encodeBatch(input: In<'encodeBatch'>): Out<'encodeBatch'> {
+  const out = encode(input);
+  // move() hands big results back without a copy; small ones are cheaper to copy.
+  return out.length >= TRANSFER_MIN_BYTES ? (move(out) as unknown as Out<'encodeBatch'>) : out;
+}
+
+export function decompressBatch(input: In<'decompressBatch'>): Out<'decompressBatch'> {
+  return { bodies: input.blobs.map((b) => uncompressSync(b)) };
+}
