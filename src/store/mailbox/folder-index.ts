@@ -42,7 +42,8 @@ export class FolderIndex implements FolderMeta {
   date: Uint32Array;
   flags: Uint32Array;
 
-  constructor(meta: FolderMeta, capacity = 8) {
+  /** Empty folders hold no arrays worth mentioning: most users have four of them (Sent, Drafts, Trash, Junk). */
+  constructor(meta: FolderMeta, capacity = 0) {
     this.box = meta.box;
     this.owner = meta.owner;
     this.name = meta.name;
@@ -193,7 +194,7 @@ export class FolderIndex implements FolderMeta {
   }
 
   static fromColumns(meta: FolderMeta, count: number, columns: Record<Field, Uint8Array>): FolderIndex {
-    const folder = new FolderIndex(meta, Math.max(8, count));
+    const folder = new FolderIndex(meta, count);
     for (const f of FIELDS) {
       const bytes = columns[f];
       // Copy into a fresh, aligned Uint32Array (decoded buffers may be unaligned views).

@@ -1,0 +1,157 @@
+/**
+ * `postline serve`: load config, open the store and the user directory,
+ * start the services, log "postline ready"; on SIGTERM/SIGINT stop in
+ * reverse order and exit 0. A second signal exits 1 at once.
+ */
+import { promises as fs, constants } from 'node:fs';
+import type { Config } from '../config/types.js';
+import { createLogger, type Logger } from '../core/log.js';
+import { openStore, type Store } from '../store/index.js';
+import { UserDirectory } from '../users/directory.js';
+import { stringOption, type ParsedArgs } from './args.js';
+import { scryptLnFromEnv, usageError, type CliContext } from './context.js';
+import { requireConfig } from './load-config.js';
+
+/** A long-running part of the server (a listener, later the queue runner). Started in list order, stopped in reverse. */
+export interface Service {
+  readonly name: string;
+  start(): Promise<void>;
+  /** Stop accepting, finish or cut open sessions within the service's own deadline. */
+  stop(): Promise<void>;
+}
+
+interface Running {
+  store: Store;
+  users: UserDirectory;
+  services: Service[];
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const USERS_POLL_MS = 1000; // well inside the 5 s within which `user add` must take effect
+
+/** Listeners (SMTP, submission, POP3, IMAP, HTTP) are added here as they land; each gets the store, users and logger it needs. */
+function buildServices(_config: Readonly<Config>, _deps: { store: Store; users: UserDirectory; logger: Logger }): Service[] {
+  return [];
+}
+
+export async function runServe(args: ParsedArgs, ctx: CliContext): Promise<number> {
+  const level = ctx.env.POSTLINE_LOG_LEVEL || 'info';
+  if (!LOG_LEVELS.includes(level)) throw usageError(`POSTLINE_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
+  const scryptLn = scryptLnFromEnv(ctx.env);
+  const { config, warnings, source } = requireConfig(ctx, stringOption(args, 'config'));
+  const logger = createLogger({ level });
+  for (const w of warnings) logger.warn({ source }, w);
+
+  // Installed before startup, so a SIGTERM during startup is still a clean stop.
+  const signals = onShutdownSignal(logger);
+  let running: Running;
+  try {
+    running = await start(config, logger, scryptLn);
+  } catch (err) {
+    logger.error({ err, dataDir: config.dataDir, source }, 'startup failed');
+    signals.dispose();
+    await flush(logger);
+    return 1;
+  }
+  const userCount = running.users.list().length;
+  logger.info(
+    { source, hostname: config.hostname, dataDir: config.dataDir, domains: config.domains, users: userCount, services: running.services.map((s) => s.name) },
+    'postline ready',
+  );
+  if (userCount === 0) {
+    logger.info(`no users yet; add one with: npx postline user add you@${config.domains[0] ?? 'localhost'} --password-stdin`);
+  }
+
+  // Until listeners exist nothing else holds the event loop open; signal
+  // handlers alone do not, so keep it alive explicitly until shutdown.
+  const keepAlive = setInterval(() => {}, 1 << 30);
+  const signal = await signals.first;
+  clearInterval(keepAlive);
+  logger.info({ signal }, 'shutting down');
+  try {
+    await stop(running, logger);
+  } catch (err) {
+    logger.error({ err }, 'shutdown failed');
+    await flush(logger);
+    return 1;
+  }
+  logger.info('stopped');
+  // Handlers stay installed: a signal during the final flush still means "exit now", not a default kill.
+  await flush(logger);
+  return 0;
+}
+
+async function start(config: Readonly<Config>, logger: Logger, scryptLn: number | undefined): Promise<Running> {
+  await ensureWritableDir(config.dataDir);
+  const store = await openStore({
+    dataDir: config.dataDir,
+    segmentSize: config.store.segmentSize,
+    fsync: config.store.fsync,
+    threads: config.workers.threads,
+    logger: logger.child({ component: 'store' }),
+  });
+  const started: Service[] = [];
+  let users: UserDirectory | undefined;
+  try {
+    const usersLogger = logger.child({ component: 'users' });
+    users = await UserDirectory.open({ dataDir: config.dataDir, configUsers: config.users, logger: usersLogger, scryptLn });
+    for (const w of users.warnings) usersLogger.warn(w);
+    users.watch({ intervalMs: USERS_POLL_MS });
+    for (const service of buildServices(config, { store, users, logger })) {
+      await service.start();
+      started.push(service);
+    }
+    return { store, users, services: started };
+  } catch (err) {
+    // Undo what did start, so the store is closed cleanly even on a failed start.
+    await stop({ store, users: users ?? null, services: started }, logger);
+    throw err;
+  }
+}
+
+async function stop(running: { store: Store; users: UserDirectory | null; services: Service[] }, logger: Logger): Promise<void> {
+  for (const service of [...running.services].reverse()) {
+    try {
+      await service.stop();
+    } catch (err) {
+      logger.error({ err, service: service.name }, 'service stop failed');
+    }
+  }
+  running.users?.close();
+  await running.store.close();
+}
+
+/** Fails early with a clear cause (ENOTDIR, EACCES, EROFS…) instead of deep inside the store. */
+async function ensureWritableDir(dir: string): Promise<void> {
+  await fs.mkdir(dir, { recursive: true });
+  await fs.access(dir, constants.W_OK);
+}
+
+function onShutdownSignal(logger: Logger): { first: Promise<NodeJS.Signals>; dispose(): void } {
+  let received = false;
+  let resolveFirst: (signal: NodeJS.Signals) => void = () => {};
+  const first = new Promise<NodeJS.Signals>((resolve) => (resolveFirst = resolve));
+  const handler = (signal: NodeJS.Signals): void => {
+    if (received) {
+      // The operator insists: do not wait for a shutdown that may be stuck.
+      logger.warn({ signal }, 'second signal, exiting immediately');
+      logger.flush();
+      process.exit(1);
+    }
+    received = true;
+    resolveFirst(signal);
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+  return {
+    first,
+    dispose: () => {
+      process.off('SIGTERM', handler);
+      process.off('SIGINT', handler);
+    },
+  };
+}
+
+function flush(logger: Logger): Promise<void> {
+  return new Promise((resolve) => logger.flush(() => resolve()));
+}

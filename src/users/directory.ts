@@ -1,0 +1,260 @@
+/**
+ * The set of users who may log in: inline config users merged with the users
+ * file (`postline user add`). The server keeps one UserDirectory and polls
+ * the file, so CLI changes take effect without a restart.
+ *
+ * Conflicts: a config user always wins over a file user with the same
+ * address. The config is what the operator reviewed and deployed; a
+ * `user add` (possibly by someone with only data-dir access) must not be able
+ * to replace that password silently. The file entry is ignored and reported
+ * in `warnings` (and logged on every reload that still has it).
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { hashPassword, parsePhc, verifyPassword } from '../auth/password.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { silentLogger, type Logger } from '../core/log.js';
+import type { InlineUser } from '../config/types.js';
+import { readUsers, usersFilePath, type StoredUser } from './user-file.js';
+
+export interface DirectoryUser {
+  address: string;
+  source: 'config' | 'file';
+  /** ISO date for file users, null for config users. */
+  created: string | null;
+}
+
+interface Entry extends DirectoryUser {
+  /** null: no usable hash (absent, malformed, or a scheme this build lacks); such a user cannot log in. */
+  phc: string | null;
+}
+
+/** Hashing as a port, so verification can move into the worker pool without touching this module. */
+export interface PasswordHasher {
+  hash(password: string, opts: { ln?: number }): Promise<string>;
+  verify(password: string, phc: string): Promise<boolean>;
+}
+
+const localHasher: PasswordHasher = { hash: hashPassword, verify: verifyPassword };
+
+export interface UserDirectoryOptions {
+  dataDir: string;
+  configUsers: readonly InlineUser[];
+  logger?: Logger;
+  clock?: Clock;
+  hasher?: PasswordHasher;
+  /** scrypt cost for the in-memory hashes made at open (tests lower it); default 15. */
+  scryptLn?: number;
+}
+
+export interface MergeResult {
+  users: DirectoryUser[];
+  warnings: string[];
+}
+
+/** Pure merge of config and file users (config wins), also used by `postline user list`. */
+export function mergeUsers(configUsers: readonly InlineUser[], fileUsers: readonly StoredUser[]): MergeResult {
+  const byAddress = new Map<string, DirectoryUser>();
+  const warnings: string[] = [];
+  for (const u of configUsers) {
+    const address = u.address.toLowerCase();
+    if (byAddress.has(address)) warnings.push(`user ${address} appears twice in the config; the first entry is used`);
+    else byAddress.set(address, { address, source: 'config', created: null });
+  }
+  for (const u of fileUsers) {
+    if (byAddress.has(u.address)) {
+      warnings.push(`user ${u.address} is in the config and in users.json; the users.json entry is ignored`);
+      continue;
+    }
+    byAddress.set(u.address, { address: u.address, source: 'file', created: u.created });
+  }
+  const users = [...byAddress.values()].sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+  return { users, warnings };
+}
+
+interface FileSignature {
+  ino: number;
+  size: number;
+  mtimeMs: number;
+}
+
+export class UserDirectory {
+  private entries = new Map<string, Entry>();
+  private signature: FileSignature | null = null;
+  private timer: object | null = null;
+  private polling = false;
+  private lastError: string | null = null;
+  private closed = false;
+  private currentWarnings: string[] = [];
+
+  private constructor(
+    private readonly options: UserDirectoryOptions,
+    private readonly configEntries: Map<string, Entry>,
+    private readonly configWarnings: string[],
+    private readonly dummyPhc: string,
+    private readonly hasher: PasswordHasher,
+    private readonly logger: Logger,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * Builds the directory and reads the users file once.
+   *
+   * Inline plain passwords are hashed here, once, in memory, rather than
+   * compared directly: then every login — config user, file user or unknown
+   * address — costs one scrypt of similar price, so response time reveals
+   * neither whether an address exists nor which kind of user it is.
+   */
+  static async open(options: UserDirectoryOptions): Promise<UserDirectory> {
+    const hasher = options.hasher ?? localHasher;
+    const logger = options.logger ?? silentLogger;
+    const ln = options.scryptLn;
+    const configEntries = new Map<string, Entry>();
+    const configWarnings: string[] = [];
+    for (const u of options.configUsers) {
+      const address = u.address.toLowerCase();
+      if (configEntries.has(address)) continue; // reported by mergeUsers
+      let phc: string | null = null;
+      if (u.passwordHash !== null) {
+        if (parsePhc(u.passwordHash)) phc = u.passwordHash;
+        else configWarnings.push(`user ${address}: passwordHash is not a supported PHC string; this user cannot log in`);
+      } else if (u.password !== null) {
+        phc = await hasher.hash(u.password, { ln });
+      } else {
+        configWarnings.push(`user ${address} has neither password nor passwordHash; this user cannot log in`);
+      }
+      configEntries.set(address, { address, source: 'config', created: null, phc });
+    }
+    // Unknown addresses are verified against this, so they cost what a real user costs.
+    const dummyPhc = await hasher.hash(randomBytes(16).toString('hex'), { ln });
+    const dir = new UserDirectory(options, configEntries, configWarnings, dummyPhc, hasher, logger, options.clock ?? systemClock);
+    await dir.reload();
+    return dir;
+  }
+
+  /** Problems worth an operator's attention (conflicts, unusable hashes), as of the last load. */
+  get warnings(): readonly string[] {
+    return this.currentWarnings;
+  }
+
+  get file(): string {
+    return usersFilePath(this.options.dataDir);
+  }
+
+  has(address: string): boolean {
+    return this.entries.has(address.toLowerCase());
+  }
+
+  list(): DirectoryUser[] {
+    return [...this.entries.values()]
+      .map(({ address, source, created }) => ({ address, source, created }))
+      .sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+  }
+
+  async verify(address: string, password: string): Promise<boolean> {
+    const phc = this.entries.get(address.toLowerCase())?.phc ?? null;
+    if (phc === null) {
+      // Unknown user, or one without a usable hash: pay for a hash anyway so
+      // the answer takes as long as a wrong password for a real user.
+      await this.hasher.verify(password, this.dummyPhc);
+      return false;
+    }
+    return this.hasher.verify(password, phc);
+  }
+
+  /**
+   * Re-reads the users file. On a corrupt or unreadable file the previous
+   * users stay in effect (a half-edited file must not lock everyone out) and
+   * the error is thrown to the caller.
+   */
+  async reload(): Promise<void> {
+    const signature = await this.statFile();
+    const fileUsers = await readUsers(this.options.dataDir);
+    const hashes = new Map(fileUsers.map((u) => [u.address, u.passwordHash]));
+    const merged = mergeUsers(this.options.configUsers, fileUsers);
+    const entries = new Map<string, Entry>();
+    const warnings = [...this.configWarnings, ...merged.warnings];
+    for (const u of merged.users) {
+      let phc: string | null;
+      if (u.source === 'config') {
+        phc = this.configEntries.get(u.address)!.phc;
+      } else {
+        phc = hashes.get(u.address)!;
+        if (!parsePhc(phc)) {
+          warnings.push(`user ${u.address}: passwordHash in users.json is not supported by this build; this user cannot log in`);
+          phc = null;
+        }
+      }
+      entries.set(u.address, { ...u, phc });
+    }
+    this.entries = entries;
+    this.signature = signature;
+    this.currentWarnings = warnings;
+  }
+
+  /**
+   * Polls the users file every `intervalMs` (fs.stat of inode, size and
+   * mtime). Polling rather than fs.watch: it behaves the same on every
+   * platform, filesystem, container volume and under Bun, and an atomic
+   * rename always changes the inode, so no update is missed. The timer is
+   * unref'd: watching alone never keeps the process alive.
+   */
+  watch(opts: { intervalMs?: number } = {}): void {
+    if (this.timer || this.closed) return;
+    const intervalMs = opts.intervalMs ?? 1000;
+    const tick = (): void => {
+      this.timer = null;
+      void this.poll().finally(() => {
+        if (this.closed) return;
+        this.timer = this.clock.setTimeout(tick, intervalMs);
+        (this.timer as { unref?(): unknown }).unref?.();
+      });
+    };
+    this.timer = this.clock.setTimeout(tick, intervalMs);
+    (this.timer as { unref?(): unknown }).unref?.();
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer) this.clock.clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private async poll(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      const now = await this.statFile();
+      if (sameSignature(now, this.signature)) return;
+      await this.reload();
+      this.lastError = null;
+      this.logger.info({ file: this.file, users: this.entries.size }, 'users reloaded');
+      // Config warnings were logged at startup; repeat only what the file causes.
+      for (const w of this.warnings) if (!this.configWarnings.includes(w)) this.logger.warn({ file: this.file }, w);
+    } catch (err) {
+      // Log a problem once, not every interval; the previous users stay in effect.
+      const message = (err as Error).message;
+      if (message !== this.lastError) this.logger.error({ err, file: this.file }, 'users file reload failed; keeping the previous users');
+      this.lastError = message;
+      // Remember the bad version so it is not re-read until it changes again.
+      this.signature = await this.statFile().catch(() => this.signature);
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private async statFile(): Promise<FileSignature | null> {
+    try {
+      const st = await fs.stat(this.file);
+      return { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+}
+
+function sameSignature(a: FileSignature | null, b: FileSignature | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
+}
