@@ -19,7 +19,10 @@ export class WorkerPool {
   readonly threads: number;
 
   constructor(options: PoolOptions) {
-    this.threads = options.threads === 'auto' ? Math.max(1, availableParallelism()) : options.threads;
+    // 'auto' leaves one core to the main thread (sockets, sessions, the log
+    // writer): on 2 cores, two workers plus the main thread measured 25-35 %
+    // fewer fsynced appends/s than one worker (bench/macro/store.ts).
+    this.threads = options.threads === 'auto' ? Math.max(1, availableParallelism() - 1) : options.threads;
     this.piscina = new Piscina({
       filename: new URL('../../workers/tasks.js', import.meta.url).href,
       minThreads: this.threads,
