@@ -104,7 +104,10 @@ export async function run(ctx: BenchContext): Promise<void> {
           const started = performance.now();
           await Promise.all(
             Array.from({ length: concurrency }, async () => {
-              for (let i = next++; i < uids.length; i = next++) bytes += (await store.readMessage('user0@bench.example', 'INBOX', uids[i]!)).length;
+              for (let i = next++; i < uids.length; i = next++) {
+                const body = await store.readMessage('user0@bench.example', 'INBOX', uids[i]!);
+                bytes += body.length; // after the await: `bytes += await …` would read a stale total
+              }
             }),
           );
           const secs = (performance.now() - started) / 1000;

@@ -3,11 +3,6 @@
  */
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-// The main thread must load the snappy addon before any worker does: when a
-// worker that was the first to load it exits, Node 20 unloads the addon and
-// segfaults (seen with @napi-rs/snappy 1.0.2). Loading it here keeps it
-// resident for the life of the process.
-import '../core/native.js';
 import type { TaskMap, TaskName } from './tasks.js';
 
 export interface PoolOptions {
