@@ -193,9 +193,19 @@ export class Store {
   // ---------------------------------------------------------------- writes
 
   /** Stores one message into a folder (INBOX by default) of each recipient; resolves after fsync. */
-  async deliver(input: DeliverInput): Promise<Placement[]> {
+  deliver(input: DeliverInput): Promise<Placement[]> {
+    // Not async: this is the hot path, and an async wrapper around the
+    // append's promise costs extra microtask turns per message.
+    try {
+      return this.queueDelivery(input);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  private queueDelivery(input: DeliverInput): Promise<Placement[]> {
     const folderName = input.folder ?? 'INBOX';
-    const owners = [...new Set(input.recipients.map((r) => r.toLowerCase()))];
+    const owners = input.recipients.length === 1 ? [input.recipients[0]!.toLowerCase()] : [...new Set(input.recipients.map((r) => r.toLowerCase()))];
     const waits: Promise<unknown>[] = [];
     const placements: number[] = [];
     const targets: { address: string; folder: FolderIndex; uid: number }[] = [];
@@ -211,14 +221,16 @@ export class Store {
       placements.push(folder.box, uid);
       targets.push({ address: owner, folder, uid });
     }
-    if (targets.length === 0) return [];
+    if (targets.length === 0) return Promise.resolve([]);
     const meta: MessageMeta = { p: placements, d: input.internalDate ?? Date.now(), s: input.body.length };
     if (input.flags && input.flags.length) meta.f = input.flags;
-    const done = this.append(RecordType.message, meta as unknown as Record<string, unknown>, input.body, () =>
-      targets.filter((t) => this.mailboxes.folders.get(t.folder.box) === t.folder).map((t) => ({ address: t.address, folder: t.folder.name, uid: t.uid })),
-    );
-    await Promise.all(waits);
-    return done;
+    const done = this.append(RecordType.message, meta as unknown as Record<string, unknown>, input.body, () => {
+      const out: Placement[] = [];
+      // A folder deleted while the message was queued gets no placement.
+      for (const t of targets) if (this.mailboxes.folders.get(t.folder.box) === t.folder) out.push({ address: t.address, folder: t.folder.name, uid: t.uid });
+      return out;
+    });
+    return waits.length === 0 ? done : Promise.all(waits).then(() => done);
   }
 
   /** Creates the default folders of a user who has none yet. */

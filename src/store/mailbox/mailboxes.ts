@@ -105,17 +105,19 @@ export class Mailboxes {
     switch (type) {
       case RecordType.message: {
         const m = meta as MessageMeta;
-        const touched = new Map<number, number[]>();
+        let touched: Map<number, number[]> | null = null;
         for (let i = 0; i + 1 < m.p.length; i += 2) {
           const folder = this.folders.get(m.p[i]!);
           if (!folder) continue; // folder deleted after the message was queued
           const uid = m.p[i + 1]!;
-          folder.put(uid, loc, m.s, m.d, folder.mask(m.f ?? []) ?? 0);
-          const list = touched.get(folder.box) ?? [];
-          list.push(uid);
-          touched.set(folder.box, list);
+          folder.put(uid, loc, m.s, m.d, m.f ? (folder.mask(m.f) ?? 0) : 0);
+          if (this.listeners.length === 0) continue;
+          touched ??= new Map();
+          const list = touched.get(folder.box);
+          if (list) list.push(uid);
+          else touched.set(folder.box, [uid]);
         }
-        for (const [box, uids] of touched) this.emit({ kind: 'added', box, uids });
+        if (touched) for (const [box, uids] of touched) this.emit({ kind: 'added', box, uids });
         return;
       }
       case RecordType.flags: {
