@@ -5,9 +5,8 @@
  */
 import { uncompressSync } from '../src/core/native.js';
 import { move } from 'piscina';
-import { encodeBatch as encode } from '../src/store/log/encode.js';
+import { encodeBatch as encode, TRANSFER_MIN_BYTES } from '../src/store/log/encode.js';
 import type { TaskMap } from '../src/pool/tasks.js';
-import { TRANSFER_MIN_BYTES } from '../src/store/log/log.js';
 
 type In<K extends keyof TaskMap> = TaskMap[K]['input'];
 type Out<K extends keyof TaskMap> = TaskMap[K]['output'];

@@ -14,10 +14,10 @@ export class WorkerPool {
   readonly threads: number;
 
   constructor(options: PoolOptions) {
-    // 'auto' leaves one core to the main thread (sockets, sessions, the log
-    // writer): on 2 cores, two workers plus the main thread measured 25-35 %
-    // fewer fsynced appends/s than one worker (bench/macro/store.ts).
-    this.threads = options.threads === 'auto' ? Math.max(1, availableParallelism() - 1) : options.threads;
+    // 'auto' = one worker per core. Callers decide how many to keep busy: the
+    // log runs a second encode at once only for batches of big messages,
+    // because small-message work is bound by the main thread (see docs/decisions.md).
+    this.threads = options.threads === 'auto' ? Math.max(1, availableParallelism()) : options.threads;
     this.piscina = new Piscina({
       filename: new URL('../../workers/tasks.js', import.meta.url).href,
       minThreads: this.threads,

@@ -30,6 +30,9 @@ export type EncodeBatchOutput = Uint8Array;
 
 export const INDEX_STRIDE = 5;
 
+/** Batches (and results) of at least this many bytes are transferred between threads, smaller ones copied. */
+export const TRANSFER_MIN_BYTES = 512 * 1024;
+
 /** Bodies that shrink less than this are stored raw: compressing them only costs CPU on every read. */
 const MIN_SAVING = 0.97;
 

@@ -22,7 +22,7 @@ import { randomBytes } from 'node:crypto';
 import { PostlineError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { WorkerPool } from '../../pool/pool.js';
-import { encodeBatch, packMeta, INDEX_STRIDE, type EncodeBatchInput } from './encode.js';
+import { encodeBatch, packMeta, INDEX_STRIDE, TRANSFER_MIN_BYTES, type EncodeBatchInput } from './encode.js';
 import { RECORD_HEADER_SIZE } from './record.js';
 import {
   SEGMENT_HEADER_SIZE,
@@ -100,8 +100,10 @@ export interface LogOptions {
  */
 const BATCH_RECORDS = 128;
 const MAX_BATCH_BODY_BYTES = 16 * 1024 * 1024;
-/** Batches with at least this many body bytes are transferred to the worker, smaller ones copied. */
-export const TRANSFER_MIN_BYTES = 512 * 1024;
+/** Groups on their way to the disk at once (batch mode). */
+const MAX_WRITES_IN_FLIGHT = 2;
+/** A batch with at least this many body bytes may encode while another batch is encoding. */
+const PARALLEL_ENCODE_BYTES = 1024 * 1024;
 /** Body-less batches smaller than this are encoded inline: the thread hop costs more. */
 const INLINE_ENCODE_BYTES = 64 * 1024;
 
@@ -120,6 +122,9 @@ export class Log {
   private nextWriteSeq = 0;
   private encodesInFlight = 0;
   private writing = false;
+  private readonly inflightWrites: Promise<WrittenRun[]>[] = [];
+  /** Where the next write in the active segment starts (reserved before the write completes). */
+  private writeEnd = SEGMENT_HEADER_SIZE;
   private pumpScheduled = false;
   private readonly batchRecords = BATCH_RECORDS;
   private failed: Error | null = null;
@@ -236,6 +241,7 @@ export class Log {
     const info = this.segments.get(this.activeSegment)!;
     const fh = await open(join(this.dir, segmentFileName(info.number)), 'r+');
     this.active = { info, fh };
+    this.writeEnd = info.size;
   }
 
   append<T>(req: AppendRequest<T>): Promise<T> {
@@ -267,8 +273,18 @@ export class Log {
     });
   }
 
+  /**
+   * How many batches may be encoding at once. Small-message batches are
+   * bound by the main thread (it builds and acknowledges them), so a second
+   * encoder would only take CPU from it; batches of big messages are bound by
+   * compression, and there every worker helps.
+   */
   private get maxEncodes(): number {
-    return Math.max(1, this.options.pool?.threads ?? 1);
+    const threads = Math.max(1, this.options.pool?.threads ?? 1);
+    if (threads === 1 || this.encodesInFlight === 0) return threads;
+    let bytes = 0;
+    for (let i = 0; i < this.pending.length && i < this.batchRecords; i++) bytes += this.pending[i]!.body?.length ?? 0;
+    return bytes >= PARALLEL_ENCODE_BYTES ? threads : 1;
   }
 
   /** Hands pending appends to encoders, a batch per task, as long as encoders are free. */
@@ -313,20 +329,31 @@ export class Log {
   }
 
   /**
-   * The single writer. When a group's fsync completes, the next ready group
-   * is sent to the disk *before* the finished group's acknowledgements run:
-   * those wake up to a few hundred callers whose new appends take the main
-   * thread for a while, and the disk should not sit idle meanwhile.
+   * The writer. Groups are written in order; up to two may be on their way to
+   * the disk at once (two fdatasyncs in flight measured 0.55–0.8 ms per group
+   * here against 0.85–1.2 ms for one at a time). Acknowledgements still run
+   * strictly in log order, and the next group is sent to the disk *before*
+   * the previous group's acknowledgements run: those wake up to a few hundred
+   * callers whose new appends take the main thread for a while.
    */
   private async writeLoop(): Promise<void> {
-    if (this.writing) return;
+    if (this.writing) {
+      this.fillWrites();
+      return;
+    }
     this.writing = true;
     try {
-      let inflight = this.startNextGroup();
-      while (inflight) {
-        const done = await inflight;
-        inflight = this.startNextGroup();
-        for (const run of done) this.finish(run.items, run.locs);
+      this.fillWrites();
+      while (this.inflightWrites.length > 0) {
+        // Stays in the list until done: fillWrites counts it as in flight.
+        const done = await this.inflightWrites[0]!;
+        this.inflightWrites.shift();
+        this.fillWrites();
+        for (const run of done) {
+          // A later group must not be acknowledged after an earlier one failed.
+          if (this.failed) for (const p of run.items) p.reject(this.failed);
+          else this.finish(run.items, run.locs);
+        }
         // Let encoders refill while we were writing.
         if (this.pending.length > 0) this.pump();
       }
@@ -336,8 +363,27 @@ export class Log {
     }
   }
 
-  /** Takes every encoded batch that is next in order and starts writing it; null when none is ready. */
-  private startNextGroup(): Promise<WrittenRun[]> | null {
+  private fillWrites(): void {
+    const max = this.options.fsync === 'always' ? 1 : MAX_WRITES_IN_FLIGHT;
+    while (this.inflightWrites.length < max) {
+      const next = this.startNextGroup(this.inflightWrites.length > 0);
+      if (!next) return;
+      this.inflightWrites.push(next);
+    }
+  }
+
+  /**
+   * Takes every encoded batch that is next in order and starts writing it;
+   * null when none is ready. With another write in flight (`alongside`), only
+   * a group that fits the active segment starts: rotation waits for the disk
+   * to be quiet.
+   */
+  private startNextGroup(alongside: boolean): Promise<WrittenRun[]> | null {
+    if (alongside) {
+      let total = 0;
+      for (let seq = this.nextWriteSeq; this.encoded.has(seq); seq++) total += this.encoded.get(seq)!.bytes.length;
+      if (total === 0 || this.writeEnd + total > this.options.segmentSize) return null;
+    }
     const items: Pending[] = [];
     const chunks: Uint8Array[] = [];
     while (this.encoded.has(this.nextWriteSeq)) {
@@ -365,9 +411,9 @@ export class Log {
     const runs: WrittenRun[] = [];
     let i = 0;
     while (i < items.length) {
-      await this.rotateIfNeeded(cursor.peekLength());
+      if (this.needsRotation(cursor.peekLength())) await this.rotate();
       const active = this.active!;
-      const start = active.info.size;
+      const start = this.writeEnd;
       const locs: Location[] = [];
       const first = i;
       let size = start;
@@ -379,6 +425,8 @@ export class Log {
         i++;
       }
       const parts = cursor.endRun();
+      // Reserved before the first await, so a write started alongside lands after this one.
+      this.writeEnd = size;
       if (!(await this.writeAndSync(parts, start, size - start, items.slice(first, i)))) {
         for (const p of items.slice(i)) p.reject(this.failed);
         return runs;
@@ -392,11 +440,12 @@ export class Log {
   private async writeEachRecord(items: Pending[], chunks: Uint8Array[]): Promise<WrittenRun[]> {
     const cursor = new RecordCursor(chunks);
     for (let i = 0; i < items.length; i++) {
-      await this.rotateIfNeeded(cursor.peekLength());
+      if (this.needsRotation(cursor.peekLength())) await this.rotate();
       const active = this.active!;
-      const start = active.info.size;
+      const start = this.writeEnd;
       cursor.startRun();
       const len = cursor.take();
+      this.writeEnd = start + len;
       if (!(await this.writeAndSync(cursor.endRun(), start, len, [items[i]!]))) {
         for (const p of items.slice(i + 1)) p.reject(this.failed);
         return [];
@@ -417,7 +466,8 @@ export class Log {
         written += bytesWritten;
         if (written < length) bufs = [concat(parts).subarray(written)];
       }
-      active.info.size = position + length;
+      // Two writes may be in flight: the size only ever grows.
+      active.info.size = Math.max(active.info.size, position + length);
       if (this.options.fsync !== 'off') {
         await active.fh.datasync();
         this.stats.fsyncs++;
@@ -456,9 +506,13 @@ export class Log {
     if (last) this.appliedEnd = { seg: last.seg, off: last.off + last.len };
   }
 
-  private async rotateIfNeeded(nextRecordLength: number): Promise<void> {
+  private needsRotation(nextRecordLength: number): boolean {
+    return this.writeEnd > SEGMENT_HEADER_SIZE && this.writeEnd + nextRecordLength > this.options.segmentSize;
+  }
+
+  /** Seals the active segment and starts the next one. Only called with no other write in flight. */
+  private async rotate(): Promise<void> {
     const active = this.active!;
-    if (active.info.size === SEGMENT_HEADER_SIZE || active.info.size + nextRecordLength <= this.options.segmentSize) return;
     // Order matters: the sealed segment is synced before the next one exists,
     // so a crash never leaves a newer segment after an unsynced older tail.
     if (this.options.fsync !== 'off') await active.fh.sync();
@@ -467,6 +521,7 @@ export class Log {
     await this.createSegment(next);
     const fh = await open(join(this.dir, segmentFileName(next)), 'r+');
     this.active = { info: this.segments.get(next)!, fh };
+    this.writeEnd = SEGMENT_HEADER_SIZE;
   }
 
   /** Creates segment `n` atomically: header into a temp file, fsync, rename, fsync the directory. */
@@ -603,9 +658,11 @@ function buildEncodeInput(batch: Pending[], salt: number): { input: EncodeBatchI
     bodyBytes += batch[i]!.body?.length ?? 0;
     metaBytes += packed[i]!.length;
   }
-  // One buffer each for bodies, metas and the index: three transfers instead of a clone per record.
-  const bodies = new Uint8Array(new ArrayBuffer(bodyBytes));
-  const metas = new Uint8Array(new ArrayBuffer(metaBytes));
+  // One buffer each for bodies, metas and the index instead of a clone per
+  // record. allocUnsafeSlow: no zero-filling of bytes we overwrite at once,
+  // and an ArrayBuffer of its own, so it can be transferred.
+  const bodies = Buffer.allocUnsafeSlow(bodyBytes);
+  const metas = Buffer.allocUnsafeSlow(metaBytes);
   const index = new Uint32Array(batch.length * INDEX_STRIDE);
   let b = 0;
   let m = 0;
