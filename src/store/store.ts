@@ -174,6 +174,10 @@ export class Store {
     for (const f of this.mailboxes.folders.values()) this.lastUidValidity = Math.max(this.lastUidValidity, f.uidValidity);
     this.recovery = { ...this.recovery, replayedRecords: replayed, damage, ms: performance.now() - started };
     this.appliedSinceCheckpoint = replayed;
+    this.options.logger.info(
+      { segments: this.log.segmentList().length, messages: this.mailboxes.messageCount, checkpoint: this.recovery.checkpoint, replayedRecords: replayed, damaged: damage.length, ms: Math.round(this.recovery.ms) },
+      'store opened',
+    );
 
     if (!readOnly) {
       await this.log.startAppending();
