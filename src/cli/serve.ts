@@ -8,17 +8,10 @@ import type { Config } from '../config/types.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { openStore, type Store } from '../store/index.js';
 import { UserDirectory } from '../users/directory.js';
+import { buildServices, type Service } from '../main.js';
 import { stringOption, type ParsedArgs } from './args.js';
 import { scryptLnFromEnv, usageError, type CliContext } from './context.js';
 import { requireConfig } from './load-config.js';
-
-/** A long-running part of the server (a listener, later the queue runner). Started in list order, stopped in reverse. */
-export interface Service {
-  readonly name: string;
-  start(): Promise<void>;
-  /** Stop accepting, finish or cut open sessions within the service's own deadline. */
-  stop(): Promise<void>;
-}
 
 interface Running {
   store: Store;
@@ -28,11 +21,6 @@ interface Running {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const USERS_POLL_MS = 1000; // well inside the 5 s within which `user add` must take effect
-
-/** Listeners (SMTP, submission, POP3, IMAP, HTTP) are added here as they land; each gets the store, users and logger it needs. */
-function buildServices(_config: Readonly<Config>, _deps: { store: Store; users: UserDirectory; logger: Logger }): Service[] {
-  return [];
-}
 
 export async function runServe(args: ParsedArgs, ctx: CliContext): Promise<number> {
   const level = ctx.env.POSTLINE_LOG_LEVEL || 'info';

@@ -59,6 +59,16 @@ export interface DeliverInput {
   internalDate?: number;
 }
 
+export interface QueueEntryInput {
+  id: string;
+  sender: string | null;
+  recipients: string[];
+  arrived: number;
+  body: Uint8Array;
+  /** DSN parameters (RFC 3461) as plain data. */
+  dsn?: Record<string, unknown>;
+}
+
 export interface FolderSummary {
   name: string;
   uidValidity: number;
@@ -111,6 +121,8 @@ export class Store {
   private compacting: Promise<CompactionReport> | null = null;
   private timers: NodeJS.Timeout[] = [];
   private closed = false;
+  /** Location of the record applied last (valid inside an append's result callback). */
+  private lastLocation: Location | null = null;
 
   private constructor(options: StoreOptions) {
     this.options = options;
@@ -237,6 +249,17 @@ export class Store {
     return waits.length === 0 ? done : Promise.all(waits).then(() => done);
   }
 
+  /**
+   * Stores a message for remote recipients as a queue entry record (body +
+   * envelope), durably. Outbound delivery reads these records; recovery
+   * leaves them to the queue.
+   */
+  enqueue(entry: QueueEntryInput): Promise<Location> {
+    const meta: Record<string, unknown> = { i: entry.id, f: entry.sender ?? '', r: entry.recipients, t: entry.arrived, s: entry.body.length };
+    if (entry.dsn) meta.n = entry.dsn;
+    return this.append(RecordType.queueEntry, meta, entry.body, () => this.lastLocation!);
+  }
+
   /** Creates the default folders of a user who has none yet. */
   async ensureUser(owner: string): Promise<void> {
     await Promise.all(this.createDefaultFolders(owner.toLowerCase()));
@@ -344,6 +367,7 @@ export class Store {
       meta,
       body,
       apply: (loc: Location) => {
+        this.lastLocation = loc;
         this.mailboxes.apply(type, meta, loc, reserved);
         if (++this.appliedSinceCheckpoint >= (this.options.checkpointEvery ?? 100_000)) void this.maybeCheckpoint(1);
         return result();

@@ -1,0 +1,124 @@
+/**
+ * Composition root: config → objects → listeners. The only module that
+ * knows every concrete class; everything else gets small ports.
+ */
+import type { Socket } from 'node:net';
+import type { Config, ListenerName } from './config/types.js';
+import { systemClock, type Clock } from './core/clock.js';
+import type { Logger } from './core/log.js';
+import { Listener } from './net/listener.js';
+import { createSecureContext, loadTlsMaterial } from './net/tls.js';
+import { upgradeToTls } from './net/starttls.js';
+import { NetworkList } from './policy/networks.js';
+import { PopBeforeSmtp } from './policy/pop-before-smtp.js';
+import { AuthFailureLimiter, ConnectionCounter } from './policy/rate.js';
+import { MailPolicy } from './policy/recipients.js';
+import { Replies } from './protocol/smtp/replies.js';
+import { SmtpSession, type SmtpListenerKind } from './protocol/smtp/session.js';
+import { formatReply } from './codec/smtp/reply.js';
+import { Intake } from './queue/intake.js';
+import type { Store } from './store/store.js';
+import type { UserDirectory } from './users/directory.js';
+
+/** A long-running part of the server. Started in list order, stopped in reverse. */
+export interface Service {
+  readonly name: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface ServiceDeps {
+  store: Store;
+  users: UserDirectory;
+  logger: Logger;
+  clock?: Clock;
+}
+
+/** What tests and the HTTP endpoint want to know about running listeners. */
+export interface RunningListeners {
+  addresses: Partial<Record<ListenerName, { host: string; port: number }>>;
+}
+
+const SMTP_KINDS: SmtpListenerKind[] = ['smtp', 'submission', 'smtps'];
+/** How long sessions may finish after SIGTERM before they are cut. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+export function buildServices(config: Readonly<Config>, deps: ServiceDeps, running: RunningListeners = { addresses: {} }): Service[] {
+  const clock = deps.clock ?? systemClock;
+  const logger = deps.logger;
+  const connections = new ConnectionCounter({ max: config.limits.maxConnections, maxPerIp: config.limits.maxConnectionsPerIp });
+  const authLimiter = new AuthFailureLimiter({ maxFailures: config.limits.authFailuresPerIp, windowMs: 10 * 60_000, clock });
+  const popBeforeSmtp = new PopBeforeSmtp(config.relay.popBeforeSmtpMs, clock);
+  const policy = new MailPolicy({ config, users: deps.users, popBeforeSmtp, trusted: NetworkList.parse(config.relay.trustedNetworks) });
+  const intake = new Intake(deps.store, () => clock.now());
+  const services: Service[] = [];
+
+  for (const kind of SMTP_KINDS) {
+    const listen = config.listen[kind];
+    if (!listen) continue;
+    let listener: Listener | null = null;
+    const sessions = new Set<SmtpSession>();
+    services.push({
+      name: kind,
+      async start() {
+        const tls = createSecureContext(await loadTlsMaterial({ tls: config.tls, dataDir: config.dataDir, hostname: config.hostname }, logger));
+        const sessionLogger = logger.child({ component: kind });
+        listener = await Listener.start({
+          name: kind,
+          host: listen.host,
+          port: listen.port,
+          implicitTls: kind === 'smtps' ? tls : null,
+          logger: sessionLogger,
+          admit(info) {
+            const verdict = connections.tryOpen(info.remoteAddress);
+            if (verdict.kind === 'accept') return { ok: true, release: verdict.value };
+            const reply = verdict.reason === 'too-many-connections-from-ip' ? Replies.tooManyConnectionsFromIp : Replies.tooManyConnections;
+            return {
+              ok: false,
+              refuse: (socket) => {
+                socket.end(formatReply(reply.code, reply.enhanced, reply.lines));
+              },
+            };
+          },
+          onConnection(socket, info, release) {
+            const session = new SmtpSession(
+              socket,
+              { id: info.id, remoteAddress: info.remoteAddress, tls: info.tls },
+              {
+                kind,
+                hostname: config.hostname,
+                maxMessageSize: config.limits.maxMessageSize,
+                idleTimeoutMs: config.limits.idleTimeoutMs,
+                authPlaintext: config.auth.plaintext,
+                tlsContext: tls,
+                upgradeToTls: (raw: Socket, context) => upgradeToTls(raw, context),
+                policy,
+                intake,
+                auth: { verify: (user, password) => deps.users.verify(user, password) },
+                authLimiter,
+                popBeforeSmtp,
+                clock,
+                logger: sessionLogger,
+              },
+              () => {
+                sessions.delete(session);
+                release();
+              },
+            );
+            sessions.add(session);
+            session.start();
+          },
+        });
+        running.addresses[kind] = listener.address;
+        logger.info({ listener: kind, address: `${listener.address.host}:${listener.address.port}` }, 'listening');
+      },
+      async stop() {
+        // Idle sessions get 421 now; sessions in a transaction finish it first.
+        const stopping = listener?.stop({ graceMs: SHUTDOWN_GRACE_MS });
+        for (const s of sessions) s.shutdown();
+        await stopping;
+      },
+    });
+  }
+  return services;
+}

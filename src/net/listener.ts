@@ -1,0 +1,255 @@
+/**
+ * One listening socket (smtp, submission, smtps, pop3, pop3s, imap, imaps),
+ * protocol-agnostic: it accepts, asks the caller whether to admit (limits
+ * are policy's business), does the TLS handshake on implicit-TLS ports,
+ * and hands the socket to a session. It also makes sure no socket error
+ * can crash the process and that stop() leaves nothing open.
+ */
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { SecureContext } from 'node:tls';
+import { systemClock, type Clock } from '../core/clock.js';
+import type { Logger } from '../core/log.js';
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS, upgradeToTls } from './starttls.js';
+
+export interface ConnectionInfo {
+  id: string; // short unique id for logs
+  listener: string;
+  remoteAddress: string; // IPv4-mapped IPv6 ("::ffff:1.2.3.4") is reported as plain IPv4
+  remotePort: number;
+  localPort: number;
+  tls: boolean; // implicit TLS; a later STARTTLS is the session's to track
+}
+
+export type Admission = { ok: true; release: () => void } | { ok: false; refuse: (socket: Duplex) => void };
+
+export interface ListenerOptions {
+  name: string;
+  host: string;
+  port: number; // 0 = ephemeral (tests)
+  implicitTls: SecureContext | null; // smtps/pop3s/imaps
+  /** Limits decided by the caller (policy). `refuse` writes the protocol's greeting-refusal and closes. */
+  admit(info: ConnectionInfo): Admission;
+  /** The session owns the socket from here; `release` when closed (idempotent; the listener also calls it on 'close'). */
+  onConnection(socket: Duplex, info: ConnectionInfo, release: () => void): void;
+  logger: Logger;
+  clock?: Clock;
+  /** Implicit TLS: a client that connects and never completes the handshake is cut after this. */
+  handshakeTimeoutMs?: number;
+  /** A refused client that neither reads the refusal nor closes is cut after this. */
+  refusalLingerMs?: number;
+}
+
+const DEFAULT_REFUSAL_LINGER_MS = 10_000;
+
+export class Listener {
+  private readonly server: net.Server;
+  private readonly opts: ListenerOptions;
+  private readonly clock: Clock;
+  // Every accepted socket until it closes, admitted or not: stop() must be able to end them all.
+  private readonly sockets = new Set<net.Socket>();
+  private admitted = 0;
+  private bound: { host: string; port: number };
+  private stopping: Promise<void> | null = null;
+  private onEmpty: (() => void) | null = null;
+
+  private constructor(opts: ListenerOptions) {
+    this.opts = opts;
+    this.clock = opts.clock ?? systemClock;
+    this.bound = { host: opts.host, port: opts.port };
+    // allowHalfOpen false: a client's FIN ends our side too; no session waits on a half-dead peer.
+    this.server = net.createServer({ pauseOnConnect: false, noDelay: true, allowHalfOpen: false });
+    this.server.on('connection', (socket: net.Socket) => this.accept(socket));
+  }
+
+  /** Listens; rejects with a message naming the listener and address (EADDRINUSE, EACCES, …). */
+  static async start(opts: ListenerOptions): Promise<Listener> {
+    const listener = new Listener(opts);
+    await listener.listen();
+    return listener;
+  }
+
+  get address(): { host: string; port: number } {
+    return { ...this.bound };
+  }
+
+  /** Admitted sessions not yet released. */
+  get connections(): number {
+    return this.admitted;
+  }
+
+  /**
+   * Stop accepting; wait up to graceMs for open connections to close, then
+   * destroy the rest. Telling sessions to say goodbye is the caller's job,
+   * before or during the grace period. Idempotent.
+   */
+  stop(opts: { graceMs: number }): Promise<void> {
+    this.stopping ??= this.shutdown(opts.graceMs);
+    return this.stopping;
+  }
+
+  private listen(): Promise<void> {
+    const { name, host, port, logger } = this.opts;
+    return new Promise<void>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void => {
+        this.server.removeListener('listening', onListening);
+        reject(new Error(`listener ${name}: cannot listen on ${formatAddress(host, port)}: ${describeListenError(err)}`, { cause: err }));
+      };
+      const onListening = (): void => {
+        this.server.removeListener('error', onError);
+        // After listening, errors are accept failures (EMFILE…): log them, never crash.
+        this.server.on('error', (err) => logger.error({ err, listener: name }, 'listener error'));
+        const addr = this.server.address();
+        if (addr && typeof addr === 'object') this.bound = { host: addr.address, port: addr.port };
+        logger.info({ listener: name, address: formatAddress(this.bound.host, this.bound.port), tls: this.opts.implicitTls !== null }, 'listening');
+        resolve();
+      };
+      this.server.once('error', onError);
+      this.server.once('listening', onListening);
+      this.server.listen({ host, port });
+    });
+  }
+
+  private accept(raw: net.Socket): void {
+    const id = randomBytes(6).toString('base64url');
+    const { logger, name } = this.opts;
+    // Attached before anything else: ECONNRESET/EPIPE on any socket must never become an uncaught exception.
+    raw.on('error', (err) => logger.debug({ err, conn: id, listener: name }, 'socket error'));
+    const remoteAddress = raw.remoteAddress;
+    if (this.stopping || remoteAddress === undefined) {
+      // Accepted while stopping, or already reset by the peer (no address any more).
+      raw.destroy();
+      return;
+    }
+    raw.setNoDelay(true);
+    this.sockets.add(raw);
+    // Set once admitted. Whatever the session does, a closed socket gives its
+    // slot back, before stop() can see the listener empty.
+    let release: (() => void) | null = null;
+    raw.once('close', () => {
+      release?.();
+      this.sockets.delete(raw);
+      if (this.sockets.size === 0) this.onEmpty?.();
+    });
+
+    const tls = this.opts.implicitTls;
+    const info: ConnectionInfo = {
+      id,
+      listener: name,
+      remoteAddress: remoteAddress.startsWith('::ffff:') && net.isIPv4(remoteAddress.slice(7)) ? remoteAddress.slice(7) : remoteAddress,
+      remotePort: raw.remotePort ?? 0,
+      localPort: raw.localPort ?? 0,
+      tls: tls !== null,
+    };
+    logger.debug({ conn: id, listener: name, remote: info.remoteAddress, remotePort: info.remotePort }, 'connection');
+
+    let admission: Admission;
+    try {
+      admission = this.opts.admit(info);
+    } catch (err) {
+      logger.error({ err, conn: id, listener: name }, 'admit failed');
+      raw.destroy();
+      return;
+    }
+    if (!admission.ok) return this.refuse(raw, info, admission.refuse);
+
+    this.admitted++;
+    let released = false;
+    const releaseOnce = (): void => {
+      if (released) return;
+      released = true;
+      this.admitted--;
+      try {
+        admission.release();
+      } catch (err) {
+        logger.error({ err, conn: id, listener: name }, 'release failed');
+      }
+    };
+    release = releaseOnce;
+
+    if (tls === null) return this.handOver(raw, info, releaseOnce);
+    // Admitted before the handshake, so connections stuck in a handshake count against the limits too.
+    upgradeToTls(raw, tls, { timeoutMs: this.handshakeTimeoutMs, clock: this.clock, logger, connectionId: id }).then(
+      (secure) => this.handOver(secure, info, releaseOnce),
+      (err) => logger.debug({ err, conn: id, listener: name }, 'tls handshake failed'),
+    );
+  }
+
+  private handOver(socket: Duplex, info: ConnectionInfo, release: () => void): void {
+    try {
+      this.opts.onConnection(socket, info, release);
+    } catch (err) {
+      this.opts.logger.error({ err, conn: info.id, listener: info.listener }, 'session failed to start');
+      socket.destroy();
+    }
+  }
+
+  private refuse(raw: net.Socket, info: ConnectionInfo, refuse: (socket: Duplex) => void): void {
+    const { logger } = this.opts;
+    logger.debug({ conn: info.id, listener: info.listener, remote: info.remoteAddress }, 'connection refused');
+    const linger = this.clock.setTimeout(() => raw.destroy(), this.opts.refusalLingerMs ?? DEFAULT_REFUSAL_LINGER_MS);
+    linger.unref?.();
+    raw.once('close', () => this.clock.clearTimeout(linger));
+    const send = (socket: Duplex): void => {
+      // Read and drop the client's input: otherwise its FIN goes unnoticed and the socket stays until the linger timer.
+      socket.resume();
+      try {
+        refuse(socket);
+      } catch (err) {
+        logger.error({ err, conn: info.id, listener: info.listener }, 'refuse failed');
+        socket.destroy();
+      }
+    };
+    const tls = this.opts.implicitTls;
+    if (tls === null) return send(raw);
+    // On an implicit-TLS port the client only understands the refusal inside TLS.
+    upgradeToTls(raw, tls, { timeoutMs: this.handshakeTimeoutMs, clock: this.clock, logger, connectionId: info.id }).then(send, (err) =>
+      logger.debug({ err, conn: info.id, listener: info.listener }, 'tls handshake failed'),
+    );
+  }
+
+  private get handshakeTimeoutMs(): number {
+    return this.opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+  }
+
+  private async shutdown(graceMs: number): Promise<void> {
+    const { logger, name } = this.opts;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    if (this.sockets.size > 0 && graceMs > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = this.clock.setTimeout(resolve, graceMs);
+        this.onEmpty = () => {
+          this.clock.clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    if (this.sockets.size > 0) {
+      logger.info({ listener: name, connections: this.sockets.size }, 'grace period over, closing remaining connections');
+      // Our own 'close' bookkeeping (releases) must have run before we report stopped; server.close's callback does not promise that.
+      const empty = new Promise<void>((resolve) => (this.onEmpty = resolve));
+      for (const socket of this.sockets) socket.destroy();
+      await empty;
+    }
+    await closed;
+    logger.info({ listener: name }, 'stopped');
+  }
+}
+
+function formatAddress(host: string, port: number): string {
+  return net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function describeListenError(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return 'address already in use (EADDRINUSE); is another server running on this port?';
+    case 'EACCES':
+      return 'permission denied (EACCES); ports below 1024 need privileges';
+    case 'EADDRNOTAVAIL':
+      return 'no such address on this machine (EADDRNOTAVAIL)';
+    default:
+      return err.code ? `${err.code}: ${err.message}` : err.message;
+  }
+}

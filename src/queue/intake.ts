@@ -1,0 +1,51 @@
+/**
+ * Intake: where an accepted message becomes durable. Local recipients get it
+ * in their INBOX (one record for all of them); remote recipients get one
+ * queue entry for outbound delivery. The SMTP 250 waits for both fsyncs —
+ * with group commit they usually ride the same one.
+ */
+import type { Store } from '../store/store.js';
+
+/** The parts of a recipient decision intake needs (structurally the policy's Recipient). */
+export type IntakeRecipient = { kind: 'local'; mailbox: string; original: string } | { kind: 'remote'; address: string; domain: string };
+
+export interface IntakeEnvelope {
+  id: string;
+  sender: string | null;
+  recipients: IntakeRecipient[];
+  dsn: { ret?: 'FULL' | 'HDRS'; envid?: string; notify: Map<string, string[]>; orcpt: Map<string, string> };
+  smtputf8: boolean;
+  body8bit: boolean;
+}
+
+export class Intake {
+  constructor(
+    private readonly store: Store,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async commit(envelope: IntakeEnvelope, message: Buffer): Promise<void> {
+    const local = [...new Set(envelope.recipients.flatMap((r) => (r.kind === 'local' ? [r.mailbox] : [])))];
+    const remote = envelope.recipients.flatMap((r) => (r.kind === 'remote' ? [r.address] : []));
+    const writes: Promise<unknown>[] = [];
+    if (local.length > 0) writes.push(this.store.deliver({ recipients: local, body: message }));
+    if (remote.length > 0) {
+      const dsn: Record<string, unknown> = {};
+      if (envelope.dsn.ret) dsn.ret = envelope.dsn.ret;
+      if (envelope.dsn.envid) dsn.envid = envelope.dsn.envid;
+      if (envelope.dsn.notify.size) dsn.notify = Object.fromEntries(envelope.dsn.notify);
+      if (envelope.dsn.orcpt.size) dsn.orcpt = Object.fromEntries(envelope.dsn.orcpt);
+      writes.push(
+        this.store.enqueue({
+          id: envelope.id,
+          sender: envelope.sender,
+          recipients: remote,
+          arrived: this.now(),
+          body: message,
+          dsn: Object.keys(dsn).length ? dsn : undefined,
+        }),
+      );
+    }
+    await Promise.all(writes);
+  }
+}

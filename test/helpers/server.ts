@@ -1,0 +1,70 @@
+/**
+ * A real postline server in-process for protocol tests: config loaded from
+ * YAML like `postline serve` does, a store in a temp dir, listeners on
+ * ephemeral loopback ports.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/types.js';
+import { silentLogger } from '../../src/core/log.js';
+import { buildServices, type RunningListeners, type Service } from '../../src/main.js';
+import { Store } from '../../src/store/store.js';
+import { UserDirectory } from '../../src/users/directory.js';
+import { tempDir } from './tmp.js';
+
+export interface TestServer {
+  config: Readonly<Config>;
+  store: Store;
+  users: UserDirectory;
+  port(name: 'smtp' | 'submission' | 'smtps'): number;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_TEST_YAML = `
+hostname: mx.example.org
+domains: [example.org, example.net]
+users:
+  - { address: ivanov@example.org, password: "ivanov-secret" }
+  - { address: petrov@example.org, password: "petrov-secret" }
+aliases: { abuse@example.org: ivanov@example.org }
+listen:
+  smtp: 127.0.0.1:0
+  submission: 127.0.0.1:0
+  smtps: 127.0.0.1:0
+store: { fsync: batch, segmentSize: 4MB }
+workers: { threads: 1 }
+limits: { maxMessageSize: 1MB }
+`;
+
+export async function startTestServer(extraYaml = ''): Promise<TestServer> {
+  const dir = tempDir('postline-smtp-');
+  const file = join(dir.path, 'postline.yaml');
+  writeFileSync(file, DEFAULT_TEST_YAML + `dataDir: ${dir.path}/data\n` + extraYaml);
+  const loaded = loadConfig({ file, env: {} });
+  if (!loaded.ok) throw new Error(`test config invalid:\n${loaded.errors.join('\n')}`);
+  const config = loaded.config;
+  const store = await Store.open({ dataDir: config.dataDir, segmentSize: config.store.segmentSize, fsync: config.store.fsync, logger: silentLogger, threads: 1, checkpointIntervalMs: 0, compactionIntervalMs: 0 });
+  const users = await UserDirectory.open({ dataDir: config.dataDir, configUsers: config.users, logger: silentLogger, scryptLn: 4 });
+  const running: RunningListeners = { addresses: {} };
+  const services: Service[] = buildServices(config, { store, users, logger: silentLogger }, running);
+  for (const s of services) await s.start();
+  return {
+    config,
+    store,
+    users,
+    dataDir: config.dataDir,
+    port(name) {
+      const a = running.addresses[name];
+      if (!a) throw new Error(`listener ${name} is not running`);
+      return a.port;
+    },
+    async stop() {
+      for (const s of [...services].reverse()) await s.stop();
+      users.close();
+      await store.close();
+      dir.remove();
+    },
+  };
+}

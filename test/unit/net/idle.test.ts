@@ -1,0 +1,131 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Clock } from '../../../src/core/clock.js';
+import { IdleTimer } from '../../../src/net/idle.js';
+
+/** A clock whose time moves only when the test says so; timers fire in due order. */
+class FakeClock implements Clock {
+  private time = 0;
+  private readonly timers = new Map<object, { at: number; fn: () => void }>();
+  scheduled: number[] = [];
+
+  now(): number {
+    return this.time;
+  }
+  setTimeout(fn: () => void, ms: number): object {
+    const handle = {};
+    this.timers.set(handle, { at: this.time + ms, fn });
+    this.scheduled.push(ms);
+    return handle;
+  }
+  clearTimeout(handle: object): void {
+    this.timers.delete(handle);
+  }
+  get pending(): number {
+    return this.timers.size;
+  }
+  advance(ms: number): void {
+    const end = this.time + ms;
+    for (;;) {
+      let next: [object, { at: number; fn: () => void }] | null = null;
+      for (const entry of this.timers) if (entry[1].at <= end && (next === null || entry[1].at < next[1].at)) next = entry;
+      if (next === null) break;
+      this.timers.delete(next[0]);
+      this.time = next[1].at;
+      next[1].fn();
+    }
+    this.time = end;
+  }
+}
+
+test('fires once after ms without activity', () => {
+  const clock = new FakeClock();
+  let fired = 0;
+  new IdleTimer(1000, clock, () => fired++);
+  clock.advance(999);
+  assert.equal(fired, 0);
+  clock.advance(1);
+  assert.equal(fired, 1);
+  clock.advance(10_000);
+  assert.equal(fired, 1);
+  assert.equal(clock.pending, 0);
+});
+
+test('touch starts the idle period over', () => {
+  const clock = new FakeClock();
+  let firedAt = -1;
+  const timer = new IdleTimer(1000, clock, () => (firedAt = clock.now()));
+  clock.advance(800);
+  timer.touch();
+  clock.advance(800);
+  timer.touch();
+  clock.advance(999);
+  assert.equal(firedAt, -1);
+  clock.advance(1);
+  assert.equal(firedAt, 2600);
+  assert.equal(clock.pending, 0, 'touch replaces its timer, never adds one');
+});
+
+test('stop is final: no firing, touch does not re-arm', () => {
+  const clock = new FakeClock();
+  let fired = 0;
+  const timer = new IdleTimer(1000, clock, () => fired++);
+  clock.advance(500);
+  timer.stop();
+  timer.touch();
+  assert.equal(clock.pending, 0);
+  clock.advance(5000);
+  assert.equal(fired, 0);
+  timer.stop(); // twice is fine
+});
+
+test('touch after firing does not fire again', () => {
+  const clock = new FakeClock();
+  let fired = 0;
+  const timer = new IdleTimer(100, clock, () => fired++);
+  clock.advance(100);
+  timer.touch();
+  clock.advance(1000);
+  assert.equal(fired, 1);
+});
+
+test('0 disables the timer', () => {
+  const clock = new FakeClock();
+  let fired = 0;
+  const timer = new IdleTimer(0, clock, () => fired++);
+  timer.touch();
+  clock.advance(1e12);
+  timer.stop();
+  assert.equal(fired, 0);
+  assert.deepEqual(clock.scheduled, []);
+});
+
+test('rejects negative and non-finite values; clamps beyond the runtime timer range', () => {
+  const clock = new FakeClock();
+  assert.throws(() => new IdleTimer(-1, clock, () => {}), RangeError);
+  assert.throws(() => new IdleTimer(Number.NaN, clock, () => {}), RangeError);
+  assert.throws(() => new IdleTimer(Infinity, clock, () => {}), RangeError);
+  // 30 days would overflow setTimeout (and fire after 1 ms); it is clamped to ~24.8 days instead.
+  new IdleTimer(30 * 24 * 3600 * 1000, clock, () => {}).stop();
+  assert.deepEqual(clock.scheduled, [2 ** 31 - 1]);
+});
+
+test('a cleared timer that the clock still runs (same tick) is ignored', () => {
+  // Some clocks cannot cancel a callback already picked for this tick; the timer must not fire for a stale handle.
+  const callbacks: Array<() => void> = [];
+  const leaky: Clock = {
+    now: () => 0,
+    setTimeout: (fn) => {
+      callbacks.push(fn);
+      return {};
+    },
+    clearTimeout: () => {},
+  };
+  let fired = 0;
+  const timer = new IdleTimer(1000, leaky, () => fired++);
+  timer.touch();
+  callbacks[0]!(); // the first, superseded timer
+  assert.equal(fired, 0);
+  callbacks[1]!();
+  assert.equal(fired, 1);
+});
