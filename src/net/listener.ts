@@ -102,7 +102,8 @@ export class Listener {
         this.server.on('error', (err) => logger.error({ err, listener: name }, 'listener error'));
         const addr = this.server.address();
         if (addr && typeof addr === 'object') this.bound = { host: addr.address, port: addr.port };
-        logger.info({ listener: name, address: formatAddress(this.bound.host, this.bound.port), tls: this.opts.implicitTls !== null }, 'listening');
+        // debug: the composition root announces listeners to the operator.
+        logger.debug({ listener: name, address: formatAddress(this.bound.host, this.bound.port), tls: this.opts.implicitTls !== null }, 'listening');
         resolve();
       };
       this.server.once('error', onError);

@@ -43,28 +43,41 @@ export async function loadTlsMaterial(config: TlsSettings, logger: Logger, clock
     return { cert, key, selfSigned: false };
   }
   const dir = join(config.dataDir, 'tls');
+  // Single flight per directory: listeners starting side by side must not
+  // generate two pairs and interleave their renames (key of one, cert of the other).
+  let pending = inFlight.get(dir);
+  if (!pending) {
+    pending = loadSelfSigned(dir, config.hostname, logger, clock).finally(() => inFlight.delete(dir));
+    inFlight.set(dir, pending);
+  }
+  return pending;
+}
+
+const inFlight = new Map<string, Promise<TlsMaterial>>();
+
+async function loadSelfSigned(dir: string, hostname: string, logger: Logger, clock: Pick<Clock, 'now'>): Promise<TlsMaterial> {
   const certPath = join(dir, SELF_SIGNED_CERT);
   const keyPath = join(dir, SELF_SIGNED_KEY);
   const existing = await readExisting(certPath, keyPath);
   if (existing) {
-    const problem = unusable(existing, config.hostname, clock.now());
+    const problem = unusable(existing, hostname, clock.now());
     if (problem === null) return { ...existing, selfSigned: true };
     logger.warn({ cert: certPath, problem }, 'regenerating the self-signed certificate');
   }
-  const fresh = await generate(config.hostname, clock.now());
+  const fresh = await generate(hostname, clock.now());
   try {
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    // Order matters: key first, then certificate. Reuse requires both files,
-    // so a crash between the two renames leaves a key without its
-    // certificate, which the next start treats as absent and regenerates.
-    // Never the reverse: an old key next to a new certificate would load but
-    // fail every handshake.
+    // Order matters: key, then certificate, each replaced atomically. A
+    // crash between the two renames leaves the new key beside no
+    // certificate (treated as absent) or beside the old one (a mismatch
+    // that unusable() catches), so the next start regenerates both instead
+    // of serving a pair that fails every handshake.
     await writeAtomic(keyPath, fresh.key, 0o600);
     await writeAtomic(certPath, fresh.cert, 0o644);
   } catch (err) {
     throw new PostlineError('ERR_CONFIG_READ', `cannot write the self-signed certificate into ${dir}: ${(err as Error).message}`, { cause: err });
   }
-  logger.info({ cert: certPath, hostname: config.hostname }, 'generated a self-signed TLS certificate; clients must be told to trust it');
+  logger.info({ cert: certPath, hostname }, 'generated a self-signed TLS certificate; clients must be told to trust it');
   return { ...fresh, selfSigned: true };
 }
 

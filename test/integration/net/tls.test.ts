@@ -70,6 +70,19 @@ test('self-signed: generated once into dataDir/tls, then reused byte for byte', 
   }
 });
 
+test('concurrent first starts generate one pair, not two interleaved ones', async () => {
+  const dir = tempDir();
+  try {
+    const config = { tls: null, dataDir: dir.path, hostname: 'mx.example.org' };
+    const [a, b, c] = await Promise.all([loadTlsMaterial(config, silentLogger), loadTlsMaterial(config, silentLogger), loadTlsMaterial(config, silentLogger)]);
+    assert.ok(a.cert.equals(b.cert) && b.cert.equals(c.cert));
+    const again = await loadTlsMaterial(config, silentLogger);
+    assert.ok(again.cert.equals(a.cert) && again.key.equals(a.key));
+  } finally {
+    dir.remove();
+  }
+});
+
 test('a self-signed certificate close to expiry is replaced', async () => {
   const dir = tempDir();
   try {
