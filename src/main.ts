@@ -3,6 +3,7 @@
  * knows every concrete class; everything else gets small ports.
  */
 import type { Socket } from 'node:net';
+import type { SecureContext } from 'node:tls';
 import type { Config, ListenerName } from './config/types.js';
 import { systemClock, type Clock } from './core/clock.js';
 import type { Logger } from './core/log.js';
@@ -52,6 +53,10 @@ export function buildServices(config: Readonly<Config>, deps: ServiceDeps, runni
   const policy = new MailPolicy({ config, users: deps.users, popBeforeSmtp, trusted: NetworkList.parse(config.relay.trustedNetworks) });
   const intake = new Intake(deps.store, () => clock.now());
   const services: Service[] = [];
+  // One certificate for every listener, loaded (or generated) on first use.
+  let tlsContext: Promise<SecureContext> | null = null;
+  const tls = (): Promise<SecureContext> =>
+    (tlsContext ??= loadTlsMaterial({ tls: config.tls, dataDir: config.dataDir, hostname: config.hostname }, logger).then(createSecureContext));
 
   for (const kind of SMTP_KINDS) {
     const listen = config.listen[kind];
@@ -61,13 +66,13 @@ export function buildServices(config: Readonly<Config>, deps: ServiceDeps, runni
     services.push({
       name: kind,
       async start() {
-        const tls = createSecureContext(await loadTlsMaterial({ tls: config.tls, dataDir: config.dataDir, hostname: config.hostname }, logger));
+        const context = await tls();
         const sessionLogger = logger.child({ component: kind });
         listener = await Listener.start({
           name: kind,
           host: listen.host,
           port: listen.port,
-          implicitTls: kind === 'smtps' ? tls : null,
+          implicitTls: kind === 'smtps' ? context : null,
           logger: sessionLogger,
           admit(info) {
             const verdict = connections.tryOpen(info.remoteAddress);
@@ -90,7 +95,7 @@ export function buildServices(config: Readonly<Config>, deps: ServiceDeps, runni
                 maxMessageSize: config.limits.maxMessageSize,
                 idleTimeoutMs: config.limits.idleTimeoutMs,
                 authPlaintext: config.auth.plaintext,
-                tlsContext: tls,
+                tlsContext: context,
                 upgradeToTls: (raw: Socket, context) => upgradeToTls(raw, context),
                 policy,
                 intake,
