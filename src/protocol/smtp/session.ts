@@ -432,6 +432,8 @@ export class SmtpSession {
     // STARTTLS line may be processed after the handshake.
     this.framer.takeRest();
     this.send(Replies.readyToStartTls);
+    // The go-ahead must leave in plaintext before the TLS layer takes the socket.
+    this.flush();
     this.busy = true;
     const raw = this.socket as Socket;
     raw.removeListener('data', this.onData);
@@ -572,11 +574,17 @@ export class SmtpSession {
     this.send(reply);
   }
 
+  /**
+   * Queues a reply. Replies to one burst of pipelined commands leave in one
+   * write (flushed after the current run of microtasks): a TCP write costs
+   * ~20 µs here, and three of them per message showed up as the top cost.
+   */
   private send(reply: Reply): void {
     if (this.ending) return;
-    const socket = this.socket as Socket;
-    socket.write(formatReply(reply.code, reply.enhanced, reply.lines));
+    this.output.push(formatReply(reply.code, reply.enhanced, reply.lines));
     if (reply.close) {
+      this.flush();
+      const socket = this.socket as Socket;
       this.ending = true;
       this.clearIdle();
       socket.end();
@@ -584,6 +592,24 @@ export class SmtpSession {
       this.forceClose = this.deps.clock.setTimeout(() => socket.destroy(), SMTP_LIMITS.closeGraceMs);
       return;
     }
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  private output: Buffer[] = [];
+  private flushScheduled = false;
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.output.length === 0 || this.closed) {
+      this.output = [];
+      return;
+    }
+    const socket = this.socket as Socket;
+    socket.write(this.output.length === 1 ? this.output[0]! : Buffer.concat(this.output));
+    this.output = [];
     if (socket.writableLength > SMTP_LIMITS.pendingOutputBytes) socket.pause();
   }
 
@@ -609,6 +635,9 @@ function pathParts(path: Path): AddressParts | null {
   return { address: path.address, local: path.local, domain: path.domain, quotedLocal: path.quotedLocal, route: path.route };
 }
 
+/** Transaction ids: a random per-process prefix and a counter (randomBytes per message was a visible cost). */
+const ID_PREFIX = randomBytes(6).toString('base64url');
+let idCounter = 0;
 function newId(): string {
-  return randomBytes(9).toString('base64url');
+  return `${ID_PREFIX}${(idCounter++).toString(36).padStart(6, '0')}`;
 }
