@@ -77,6 +77,7 @@ async function open(host: string, port: number): Promise<{ socket: Socket; reade
   const socket = connect({ host, port, noDelay: true });
   const reader = new ReplyReader(socket);
   const greeting = reader.next();
+  greeting.catch(() => {}); // a refused connection is reported by the connect promise below
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', resolve);
     socket.once('error', reject);

@@ -82,9 +82,11 @@ async function freePort(): Promise<number> {
 async function startSmtpSink(): Promise<Server | null> {
   if (!existsSync(SMTP_SINK)) return null;
   const port = await freePort();
-  // -c: count, backlog 1000; smtp-sink accepts and discards everything.
-  const child = spawn(SMTP_SINK, ['-c', `127.0.0.1:${port}`, '1000'], { stdio: ['ignore', 'ignore', 'ignore'] });
-  for (let i = 0; i < 50; i++) {
+  // backlog 1000; smtp-sink accepts and discards everything. As root it wants -u.
+  const user = process.getuid?.() === 0 ? ['-u', 'nobody'] : [];
+  const child = spawn(SMTP_SINK, [...user, `127.0.0.1:${port}`, '1000'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  let listening = false;
+  for (let i = 0; i < 50 && child.exitCode === null; i++) {
     const ok = await new Promise<boolean>((resolve) => {
       const s: Socket = connect(port, '127.0.0.1', () => {
         s.destroy();
@@ -92,8 +94,16 @@ async function startSmtpSink(): Promise<Server | null> {
       });
       s.on('error', () => resolve(false));
     });
-    if (ok) break;
+    if (ok) {
+      listening = true;
+      break;
+    }
     await new Promise((r) => setTimeout(r, 100));
+  }
+  if (!listening) {
+    child.kill();
+    console.log('smtp-sink did not start; no side-by-side figures');
+    return null;
   }
   return { port, pid: child.pid!, stop: () => stopChild(child) };
 }
@@ -158,6 +168,7 @@ export async function run(ctx: BenchContext): Promise<void> {
   const sink = await startSmtpSink();
   try {
     for (const load of loads) {
+      console.log(`  ${load.name}…`);
       const common = { host: '127.0.0.1', from: 'load@bench.example', to: 'sink@bench.example', body: load.body, sessions: load.sessions, messages: load.messages, reuse: load.reuse };
       const ours: SmtpLoadResult = await runSmtpLoad({ ...common, port: postline.port });
       if (ours.failed > 0) throw new Error(`postline refused ${ours.failed} messages: ${JSON.stringify(ours.errors)}`);

@@ -27,9 +27,17 @@ export function receivedHeader(info: ReceivedInfo): Buffer {
   return Buffer.from(`Received: from ${helo} (${literal})\r\n\tby ${info.hostname} (postline) with ${info.protocol} id ${info.id}${forClause};\r\n\t${rfc5322Date(info.date)}\r\n`);
 }
 
+let cachedSecond = -1;
+let cachedDate = '';
+
+/** e.g. "Sat, 28 Nov 2026 12:00:00 +0000"; formatted once per second (it was a visible per-message cost). */
 function rfc5322Date(d: Date): string {
-  // e.g. "Sat, 28 Nov 2026 12:00:00 +0000"
-  return d.toUTCString().replace('GMT', '+0000');
+  const second = Math.floor(d.getTime() / 1000);
+  if (second !== cachedSecond) {
+    cachedSecond = second;
+    cachedDate = d.toUTCString().replace('GMT', '+0000');
+  }
+  return cachedDate;
 }
 
 /** Counts Received: headers in the header block (stops at the first empty line). */

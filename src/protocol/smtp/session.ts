@@ -581,7 +581,7 @@ export class SmtpSession {
    */
   private send(reply: Reply): void {
     if (this.ending) return;
-    this.output.push(formatReply(reply.code, reply.enhanced, reply.lines));
+    this.output.push(encodeReply(reply));
     if (reply.close) {
       this.flush();
       const socket = this.socket as Socket;
@@ -633,6 +633,17 @@ export class SmtpSession {
 function pathParts(path: Path): AddressParts | null {
   if (path.kind === 'null') return null;
   return { address: path.address, local: path.local, domain: path.domain, quotedLocal: path.quotedLocal, route: path.route };
+}
+
+/** Static replies are the same bytes every time: format each once. */
+const encoded = new WeakMap<Reply, Buffer>();
+function encodeReply(reply: Reply): Buffer {
+  let bytes = encoded.get(reply);
+  if (!bytes) {
+    bytes = formatReply(reply.code, reply.enhanced, reply.lines);
+    encoded.set(reply, bytes);
+  }
+  return bytes;
 }
 
 /** Transaction ids: a random per-process prefix and a counter (randomBytes per message was a visible cost). */
