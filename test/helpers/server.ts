@@ -35,13 +35,14 @@ listen:
   smtps: 127.0.0.1:0
 store: { fsync: batch, segmentSize: 4MB }
 workers: { threads: 1 }
-limits: { maxMessageSize: 1MB }
 `;
 
-export async function startTestServer(extraYaml = ''): Promise<TestServer> {
+/** `limits` adds entries to the limits mapping, e.g. "maxConnectionsPerIp: 3". */
+export async function startTestServer(extraYaml = '', options: { limits?: string } = {}): Promise<TestServer> {
   const dir = tempDir('postline-smtp-');
   const file = join(dir.path, 'postline.yaml');
-  writeFileSync(file, DEFAULT_TEST_YAML + `dataDir: ${dir.path}/data\n` + extraYaml);
+  const limits = `limits: { maxMessageSize: 1MB${options.limits ? `, ${options.limits}` : ''} }\n`;
+  writeFileSync(file, DEFAULT_TEST_YAML + limits + `dataDir: ${dir.path}/data\n` + extraYaml);
   const loaded = loadConfig({ file, env: {} });
   if (!loaded.ok) throw new Error(`test config invalid:\n${loaded.errors.join('\n')}`);
   const config = loaded.config;
