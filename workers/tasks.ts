@@ -7,6 +7,7 @@ import { uncompressSync } from '../src/core/native.js';
 import { move } from 'piscina';
 import { encodeBatch as encode, TRANSFER_MIN_BYTES } from '../src/store/log/encode.js';
 import type { TaskMap } from '../src/pool/tasks.js';
+import { verifyPasswordSync } from '../src/auth/password.js';
 
 type In<K extends keyof TaskMap> = TaskMap[K]['input'];
 type Out<K extends keyof TaskMap> = TaskMap[K]['output'];
@@ -19,4 +20,9 @@ export function encodeBatch(input: In<'encodeBatch'>): Out<'encodeBatch'> {
 
 export function decompressBatch(input: In<'decompressBatch'>): Out<'decompressBatch'> {
   return { bodies: input.blobs.map((b) => uncompressSync(b)) };
+}
+
+/** One login per task: scrypt (~100 ms at ln=15) dwarfs the hop, and logins cannot wait to be batched. */
+export function verifyPassword(input: In<'verifyPassword'>): Out<'verifyPassword'> {
+  return verifyPasswordSync(input.password, input.phc);
 }

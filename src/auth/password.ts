@@ -8,7 +8,7 @@
  * never touch files, sockets or globals, so they can move into the worker
  * pool unchanged.
  */
-import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { randomBytes, scrypt, scryptSync, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
 export const DEFAULT_SCRYPT_LN = 15;
 export const SCRYPT_R = 8;
@@ -81,11 +81,15 @@ export function formatPhc(phc: ScryptPhc): string {
   return `$scrypt$ln=${phc.ln},r=${phc.r},p=${phc.p}$${encodeB64(phc.salt)}$${encodeB64(phc.hash)}`;
 }
 
-function derive(password: string, salt: Buffer, ln: number, r: number, p: number, keylen: number): Promise<Buffer> {
+function scryptOptions(ln: number, r: number, p: number): ScryptOptions {
   const N = 2 ** ln;
   // Node's default maxmem (32 MiB) refuses ln=15,r=8 (exactly 32 MiB of V
-  // plus scratch), so allow what these parameters need plus some slack.
-  const options: ScryptOptions = { N, r, p, maxmem: 128 * r * (N + p + 2) + 1024 * 1024 };
+  // plus overhead), so allow what the parameters need plus 1 MiB of slack.
+  return { N, r, p, maxmem: 128 * r * (N + p + 2) + 1024 * 1024 };
+}
+
+function derive(password: string, salt: Buffer, ln: number, r: number, p: number, keylen: number): Promise<Buffer> {
+  const options = scryptOptions(ln, r, p);
   return new Promise((resolve, reject) => {
     scrypt(password, salt, keylen, options, (err, key) => (err ? reject(err) : resolve(key)));
   });
@@ -100,6 +104,23 @@ export async function hashPassword(password: string, opts: { ln?: number } = {})
   const salt = randomBytes(SALT_BYTES);
   const hash = await derive(password, salt, ln, SCRYPT_R, SCRYPT_P, KEY_BYTES);
   return formatPhc({ id: 'scrypt', ln, r: SCRYPT_R, p: SCRYPT_P, salt, hash });
+}
+
+/**
+ * Synchronous verification, for the worker pool: there it runs on the
+ * worker's own thread instead of libuv's threadpool, which the log needs for
+ * its writes and fsyncs (four ln=15 logins would otherwise hold all four
+ * libuv threads for ~100 ms each).
+ */
+export function verifyPasswordSync(password: string, phc: string): boolean {
+  const parsed = parsePhc(phc);
+  if (!parsed || typeof password !== 'string') return false;
+  try {
+    const key = scryptSync(password, parsed.salt, parsed.hash.length, scryptOptions(parsed.ln, parsed.r, parsed.p));
+    return timingSafeEqual(key, parsed.hash);
+  } catch {
+    return false;
+  }
 }
 
 /** True when `password` matches `phc`. A malformed PHC string is simply false: callers treat it as a failed login. */

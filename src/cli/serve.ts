@@ -9,6 +9,8 @@ import { createLogger, type Logger } from '../core/log.js';
 import { openStore, type Store } from '../store/index.js';
 import { UserDirectory } from '../users/directory.js';
 import { buildServices, type Service } from '../main.js';
+import { WorkerPool } from '../pool/pool.js';
+import { poolPasswordHasher } from '../pool/password-hasher.js';
 import { stringOption, type ParsedArgs } from './args.js';
 import { scryptLnFromEnv, usageError, type CliContext } from './context.js';
 import { requireConfig } from './load-config.js';
@@ -17,6 +19,7 @@ interface Running {
   store: Store;
   users: UserDirectory;
   services: Service[];
+  pool: WorkerPool;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -71,33 +74,42 @@ export async function runServe(args: ParsedArgs, ctx: CliContext): Promise<numbe
 
 async function start(config: Readonly<Config>, logger: Logger, scryptLn: number | undefined): Promise<Running> {
   await ensureWritableDir(config.dataDir);
-  const store = await openStore({
-    dataDir: config.dataDir,
-    segmentSize: config.store.segmentSize,
-    fsync: config.store.fsync,
-    threads: config.workers.threads,
-    logger: logger.child({ component: 'store' }),
-  });
+  // One worker pool for the server: record encoding and password checks.
+  const pool = new WorkerPool({ threads: config.workers.threads });
+  let store: Store;
+  try {
+    store = await openStore({
+      dataDir: config.dataDir,
+      segmentSize: config.store.segmentSize,
+      fsync: config.store.fsync,
+      threads: config.workers.threads,
+      logger: logger.child({ component: 'store' }),
+      pool,
+    });
+  } catch (err) {
+    await pool.destroy();
+    throw err;
+  }
   const started: Service[] = [];
   let users: UserDirectory | undefined;
   try {
     const usersLogger = logger.child({ component: 'users' });
-    users = await UserDirectory.open({ dataDir: config.dataDir, configUsers: config.users, logger: usersLogger, scryptLn });
+    users = await UserDirectory.open({ dataDir: config.dataDir, configUsers: config.users, logger: usersLogger, scryptLn, hasher: poolPasswordHasher(pool) });
     for (const w of users.warnings) usersLogger.warn(w);
     users.watch({ intervalMs: USERS_POLL_MS });
     for (const service of buildServices(config, { store, users, logger })) {
       await service.start();
       started.push(service);
     }
-    return { store, users, services: started };
+    return { store, users, services: started, pool };
   } catch (err) {
     // Undo what did start, so the store is closed cleanly even on a failed start.
-    await stop({ store, users: users ?? null, services: started }, logger);
+    await stop({ store, users: users ?? null, services: started, pool }, logger);
     throw err;
   }
 }
 
-async function stop(running: { store: Store; users: UserDirectory | null; services: Service[] }, logger: Logger): Promise<void> {
+async function stop(running: { store: Store; users: UserDirectory | null; services: Service[]; pool: WorkerPool }, logger: Logger): Promise<void> {
   for (const service of [...running.services].reverse()) {
     try {
       await service.stop();
@@ -107,6 +119,7 @@ async function stop(running: { store: Store; users: UserDirectory | null; servic
   }
   running.users?.close();
   await running.store.close();
+  await running.pool.destroy();
 }
 
 /** Fails early with a clear cause (ENOTDIR, EACCES, EROFS…) instead of deep inside the store. */

@@ -8,6 +8,7 @@ import type { EncodeBatchInput, EncodeBatchOutput } from '../store/log/encode.js
 export interface TaskMap {
   encodeBatch: { input: EncodeBatchInput; output: EncodeBatchOutput };
   decompressBatch: { input: { blobs: Uint8Array[] }; output: { bodies: Uint8Array[] } };
+  verifyPassword: { input: { password: string; phc: string }; output: boolean };
 }
 
 export type TaskName = keyof TaskMap;

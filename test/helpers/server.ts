@@ -11,6 +11,8 @@ import { silentLogger } from '../../src/core/log.js';
 import { buildServices, type RunningListeners, type Service } from '../../src/main.js';
 import { Store } from '../../src/store/store.js';
 import { UserDirectory } from '../../src/users/directory.js';
+import { WorkerPool } from '../../src/pool/pool.js';
+import { poolPasswordHasher } from '../../src/pool/password-hasher.js';
 import { tempDir } from './tmp.js';
 
 export interface TestServer {
@@ -46,8 +48,10 @@ export async function startTestServer(extraYaml = '', options: { limits?: string
   const loaded = loadConfig({ file, env: {} });
   if (!loaded.ok) throw new Error(`test config invalid:\n${loaded.errors.join('\n')}`);
   const config = loaded.config;
-  const store = await Store.open({ dataDir: config.dataDir, segmentSize: config.store.segmentSize, fsync: config.store.fsync, logger: silentLogger, threads: 1, checkpointIntervalMs: 0, compactionIntervalMs: 0 });
-  const users = await UserDirectory.open({ dataDir: config.dataDir, configUsers: config.users, logger: silentLogger, scryptLn: 4 });
+  // As in `postline serve`: one pool for record encoding and password checks.
+  const pool = new WorkerPool({ threads: 1 });
+  const store = await Store.open({ dataDir: config.dataDir, segmentSize: config.store.segmentSize, fsync: config.store.fsync, logger: silentLogger, pool, checkpointIntervalMs: 0, compactionIntervalMs: 0 });
+  const users = await UserDirectory.open({ dataDir: config.dataDir, configUsers: config.users, logger: silentLogger, scryptLn: 4, hasher: poolPasswordHasher(pool) });
   const running: RunningListeners = { addresses: {} };
   const services: Service[] = buildServices(config, { store, users, logger: silentLogger }, running);
   for (const s of services) await s.start();
@@ -65,6 +69,7 @@ export async function startTestServer(extraYaml = '', options: { limits?: string
       for (const s of [...services].reverse()) await s.stop();
       users.close();
       await store.close();
+      await pool.destroy();
       dir.remove();
     },
   };

@@ -20,7 +20,7 @@ const ALLOWED: Record<string, readonly string[] | '*'> = {
   config: ['core', 'auth'],
   auth: ['core'],
   users: ['core', 'auth', 'config'],
-  pool: ['core', 'store'], // pool/tasks.ts names the store's encode types: the task contract
+  pool: ['core', 'store', 'auth'], // pool/tasks.ts names the store's encode types: the task contract
   dns: ['core', 'config'],
   net: ['core', 'codec', 'config', 'protocol', 'policy', 'auth', 'pool'],
   protocol: ['core', 'codec', 'config', 'policy', 'auth'],
