@@ -1,19 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Clock } from '../../../src/core/clock.js';
+import { fakeClock } from '../../helpers/fake-clock.js';
 import { PopBeforeSmtp } from '../../../src/policy/pop-before-smtp.js';
 
-function fakeClock(start = 1_000_000): Clock & { advance(ms: number): void } {
-  let now = start;
-  return {
-    now: () => now,
-    setTimeout: () => ({}),
-    clearTimeout: () => {},
-    advance(ms) {
-      now += ms;
-    },
-  };
-}
 
 test('an IP is allowed for ttl after its login, then not', () => {
   const clock = fakeClock();

@@ -1,19 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Clock } from '../../../src/core/clock.js';
+import { fakeClock } from '../../helpers/fake-clock.js';
 import { AUTH_FAILURE_WINDOW_MS, AuthFailureLimiter, ConnectionCounter } from '../../../src/policy/rate.js';
 
-function fakeClock(start = 1_000_000): Clock & { advance(ms: number): void } {
-  let now = start;
-  return {
-    now: () => now,
-    setTimeout: () => ({}),
-    clearTimeout: () => {},
-    advance(ms) {
-      now += ms;
-    },
-  };
-}
 
 const MIN = 60_000;
 

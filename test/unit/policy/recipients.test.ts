@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Clock } from '../../../src/core/clock.js';
+import { fakeClock } from '../../helpers/fake-clock.js';
 import type { UserDirectory } from '../../../src/users/directory.js';
 import { NetworkList } from '../../../src/policy/networks.js';
 import { PopBeforeSmtp } from '../../../src/policy/pop-before-smtp.js';
@@ -14,17 +14,6 @@ import {
 } from '../../../src/policy/recipients.js';
 import type { Verdict } from '../../../src/policy/verdict.js';
 
-function fakeClock(start = 1_000_000): Clock & { advance(ms: number): void } {
-  let now = start;
-  return {
-    now: () => now,
-    setTimeout: () => ({}),
-    clearTimeout: () => {},
-    advance(ms) {
-      now += ms;
-    },
-  };
-}
 
 const USERS = ['ivanov@local.example', 'petrov@local.example', 'postmaster@local.example', 'sidorov@second.example'];
 
