@@ -101,7 +101,6 @@ export function buildServices(config: Readonly<Config>, deps: ServiceDeps, runni
                 intake,
                 auth: { verify: (user, password) => deps.users.verify(user, password) },
                 authLimiter,
-                popBeforeSmtp,
                 clock,
                 logger: sessionLogger,
               },

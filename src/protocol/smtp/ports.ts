@@ -42,7 +42,3 @@ export interface AuthLimiterPort {
   recordFailure(ip: string): void;
   blocked(ip: string): boolean;
 }
-
-export interface PopBeforeSmtpPort {
-  record(ip: string): void;
-}

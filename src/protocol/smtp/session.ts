@@ -22,7 +22,7 @@ import type { Verdict } from '../../policy/verdict.js';
 import { isLoopback } from '../../policy/networks.js';
 import { Replies, type Reply } from './replies.js';
 import { countReceived, protocolName, receivedHeader } from './received.js';
-import type { AddressParts, AuthLimiterPort, AuthPort, EnvelopeForIntake, IntakePort, PopBeforeSmtpPort, SmtpPolicyPort } from './ports.js';
+import type { AddressParts, AuthLimiterPort, AuthPort, EnvelopeForIntake, IntakePort, SmtpPolicyPort } from './ports.js';
 import { SMTP_LIMITS } from './limits.js';
 
 export type SmtpListenerKind = 'smtp' | 'submission' | 'smtps';
@@ -39,7 +39,6 @@ export interface SmtpSessionDeps {
   intake: IntakePort;
   auth: AuthPort;
   authLimiter: AuthLimiterPort;
-  popBeforeSmtp?: PopBeforeSmtpPort;
   clock: Clock;
   logger: Logger;
 }
@@ -636,14 +635,13 @@ function pathParts(path: Path): AddressParts | null {
 }
 
 /** Static replies are the same bytes every time: format each once. */
-const encoded = new WeakMap<Reply, Buffer>();
+const encodedStatic = new Map<Reply, Buffer>(
+  Object.values(Replies)
+    .filter((r): r is Reply => typeof r === 'object')
+    .map((r) => [r, formatReply(r.code, r.enhanced, r.lines)]),
+);
 function encodeReply(reply: Reply): Buffer {
-  let bytes = encoded.get(reply);
-  if (!bytes) {
-    bytes = formatReply(reply.code, reply.enhanced, reply.lines);
-    encoded.set(reply, bytes);
-  }
-  return bytes;
+  return encodedStatic.get(reply) ?? formatReply(reply.code, reply.enhanced, reply.lines);
 }
 
 /** Transaction ids: a random per-process prefix and a counter (randomBytes per message was a visible cost). */
