@@ -114,8 +114,10 @@ export class MailPolicy {
   checkRecipient(client: ClientContext, rcpt: RecipientAddress, countSoFar: number): Verdict<Recipient> {
     // An explicit 0 stays 0 (STYLE): maxRecipients 0 accepts no recipient.
     if (countSoFar >= this.maxRecipients) return reject('too-many-recipients', `limit ${this.maxRecipients}`);
-    const domain = canonicalDomain(rcpt.domain);
+    let domain = canonicalDomain(rcpt.domain);
     const original = withoutRoute(rcpt.address);
+    // RFC 5321 §4.1.1.3: the bare <postmaster> is the postmaster of this host.
+    if (domain === '' && rcpt.local.toLowerCase() === 'postmaster' && this.domains.size > 0) domain = [...this.domains][0]!;
     if (domain === '') return reject('unknown-user', `no domain in ${original}`);
     if (this.domains.has(domain)) return this.localRecipient(mailboxKey(rcpt.local, domain), original);
     if (!this.mayRelay(client)) return reject('relay-denied', `${client.ip} to ${domain}`);
@@ -141,6 +143,9 @@ export class MailPolicy {
       // delivery); the operator named it, so it is delivered to as written.
       if (r.kind === 'none') r = { kind: 'found', address: this.catchAll };
     }
+    // RFC 5321 §4.5.1: every domain MUST accept "postmaster" (case-insensitive).
+    // Without a user, alias or catch-all for it, it gets a mailbox of its own.
+    if (r.kind === 'none' && key.slice(0, key.lastIndexOf('@')).toLowerCase() === 'postmaster') r = { kind: 'found', address: key.toLowerCase() };
     switch (r.kind) {
       case 'none':
         return reject('unknown-user', hasRelayTrick(key) ? `${key} (relay-trick syntax, not routed)` : key);

@@ -342,3 +342,18 @@ test('message size: above maxMessageSize is refused', () => {
   assert.equal(reason(policy.checkMessageSize(1024)), 'accept');
   assert.equal(reason(policy.checkMessageSize(1025)), 'reject:message-too-big');
 });
+
+test('postmaster is always accepted at a local domain (RFC 5321 4.5.1), even without a user or alias', () => {
+  const policy = new MailPolicy({
+    config: { domains: ['example.org'], aliases: {}, catchAll: null, relay: { trustedNetworks: [], popBeforeSmtpMs: 0 }, limits: { maxMessageSize: 1024, maxRecipients: 10, maxConnections: 10, maxConnectionsPerIp: 10, idleTimeoutMs: 1000, authFailuresPerIp: 3 } },
+    users: { has: () => false },
+    popBeforeSmtp: new PopBeforeSmtp(0, fakeClock()),
+    trusted: NetworkList.parse([]),
+  });
+  const client = { ip: '192.0.2.1', authenticatedAs: null, tls: false };
+  for (const [local, domain] of [['PostMaster', 'example.org'], ['postmaster', '']] as const) {
+    const v = policy.checkRecipient(client, { address: domain ? `${local}@${domain}` : local, local, domain, quotedLocal: false, route: [] }, 0);
+    assert.deepEqual(v.kind === 'accept' ? v.value : v, { kind: 'local', mailbox: 'postmaster@example.org', original: domain ? `${local}@${domain}` : local });
+  }
+  assert.equal(policy.checkRecipient(client, { address: 'someone@example.org', local: 'someone', domain: 'example.org', quotedLocal: false, route: [] }, 0).kind, 'reject');
+});
