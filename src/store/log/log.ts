@@ -100,16 +100,12 @@ export interface LogOptions {
  */
 const BATCH_RECORDS = 128;
 const MAX_BATCH_BODY_BYTES = 16 * 1024 * 1024;
+/** Groups on their way to the disk at once (batch mode). */
+const MAX_WRITES_IN_FLIGHT = 2;
 /** A batch with at least this many body bytes may encode while another batch is encoding. */
 const PARALLEL_ENCODE_BYTES = 1024 * 1024;
-/**
- * Batches this small are encoded inline on the main thread: a thread hop
- * costs ~0.1–0.3 ms of latency (more when the main thread is busy with
- * sessions), compressing 16 KB costs ~0.1 ms. Light, spread-out traffic
- * (SMTP sessions arriving one message at a time) thus commits without
- * waiting on the pool; bursts and big messages still go to the workers.
- */
-const INLINE_ENCODE_BYTES = 16 * 1024;
+/** Body-less batches smaller than this are encoded inline: the thread hop costs more. */
+const INLINE_ENCODE_BYTES = 64 * 1024;
 
 export class Log {
   readonly dir: string;
@@ -297,7 +293,7 @@ export class Log {
       const batch = this.takeBatch();
       const seq = this.nextEncodeSeq++;
       const { input, transfer, bodyBytes } = buildEncodeInput(batch, this.salt);
-      if (!this.options.pool || bodyBytes + input.metas.length <= INLINE_ENCODE_BYTES) {
+      if (!this.options.pool || (bodyBytes === 0 && input.metas.length < INLINE_ENCODE_BYTES)) {
         this.encoded.set(seq, { items: batch, bytes: encodeBatch(input) });
         continue;
       }
@@ -333,13 +329,12 @@ export class Log {
   }
 
   /**
-   * The writer: one group on its way to the disk at a time (classic group
-   * commit: whatever is ready when an fsync completes rides the next one).
-   * Two groups in flight measured no gain for bursts and halved the group
-   * size for SMTP-like arrivals, so more fsyncs for the same mail. The next
-   * group is sent to the disk *before* the previous group's acknowledgements
-   * run: those wake up to a few hundred callers whose new appends take the
-   * main thread for a while. Acknowledgements run strictly in log order.
+   * The writer. Groups are written in order; up to two may be on their way to
+   * the disk at once (two fdatasyncs in flight measured 0.55–0.8 ms per group
+   * here against 0.85–1.2 ms for one at a time). Acknowledgements still run
+   * strictly in log order, and the next group is sent to the disk *before*
+   * the previous group's acknowledgements run: those wake up to a few hundred
+   * callers whose new appends take the main thread for a while.
    */
   private async writeLoop(): Promise<void> {
     if (this.writing) {
@@ -369,13 +364,26 @@ export class Log {
   }
 
   private fillWrites(): void {
-    if (this.inflightWrites.length > 0) return;
-    const next = this.startNextGroup();
-    if (next) this.inflightWrites.push(next);
+    const max = this.options.fsync === 'always' ? 1 : MAX_WRITES_IN_FLIGHT;
+    while (this.inflightWrites.length < max) {
+      const next = this.startNextGroup(this.inflightWrites.length > 0);
+      if (!next) return;
+      this.inflightWrites.push(next);
+    }
   }
 
-  /** Takes every encoded batch that is next in order and starts writing it; null when none is ready. */
-  private startNextGroup(): Promise<WrittenRun[]> | null {
+  /**
+   * Takes every encoded batch that is next in order and starts writing it;
+   * null when none is ready. With another write in flight (`alongside`), only
+   * a group that fits the active segment starts: rotation waits for the disk
+   * to be quiet.
+   */
+  private startNextGroup(alongside: boolean): Promise<WrittenRun[]> | null {
+    if (alongside) {
+      let total = 0;
+      for (let seq = this.nextWriteSeq; this.encoded.has(seq); seq++) total += this.encoded.get(seq)!.bytes.length;
+      if (total === 0 || this.writeEnd + total > this.options.segmentSize) return null;
+    }
     const items: Pending[] = [];
     const chunks: Uint8Array[] = [];
     while (this.encoded.has(this.nextWriteSeq)) {
@@ -417,7 +425,7 @@ export class Log {
         i++;
       }
       const parts = cursor.endRun();
-      // Reserved before the first await: the next write starts where this one ends.
+      // Reserved before the first await, so a write started alongside lands after this one.
       this.writeEnd = size;
       if (!(await this.writeAndSync(parts, start, size - start, items.slice(first, i)))) {
         for (const p of items.slice(i)) p.reject(this.failed);
@@ -458,7 +466,7 @@ export class Log {
         written += bytesWritten;
         if (written < length) bufs = [concat(parts).subarray(written)];
       }
-      // The size only ever grows (a retried short write does not shrink it).
+      // Two writes may be in flight: the size only ever grows.
       active.info.size = Math.max(active.info.size, position + length);
       if (this.options.fsync !== 'off') {
         await active.fh.datasync();
