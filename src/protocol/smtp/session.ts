@@ -68,6 +68,26 @@ type Phase = { kind: 'command' } | { kind: 'data'; decoder: DataDecoder } | { ki
 
 type State = 'fresh' | 'greeted';
 
+/** fresh: no EHLO/HELO yet; greeted: no transaction; mail: MAIL accepted; rcpt: at least one recipient. */
+type SessionState = 'fresh' | 'greeted' | 'mail' | 'rcpt';
+
+const NEED_HELO = Replies.badSequence('send EHLO/HELO first');
+const NEED_MAIL = Replies.badSequence('need MAIL first');
+const IN_TRANSACTION = Replies.badSequence('not allowed during a mail transaction');
+
+/**
+ * The command sequence of RFC 5321 §4.1.4 in one table: for each verb, the
+ * reply in the states where it is out of order. Verbs not listed (EHLO, HELO,
+ * RSET, NOOP, QUIT, VRFY, EXPN, HELP, STARTTLS) are allowed in every state;
+ * BDAT checks its own state because its chunk must be read either way.
+ */
+const SEQUENCE: Partial<Record<SmtpCommand['verb'], Partial<Record<SessionState, Reply>>>> = {
+  MAIL: { fresh: NEED_HELO, mail: Replies.badSequence('nested MAIL command'), rcpt: Replies.badSequence('nested MAIL command') },
+  RCPT: { fresh: NEED_HELO, greeted: NEED_MAIL },
+  DATA: { fresh: NEED_HELO, greeted: NEED_MAIL, mail: Replies.noValidRecipients },
+  AUTH: { fresh: Replies.badSequence('send EHLO first'), mail: IN_TRANSACTION, rcpt: IN_TRANSACTION },
+};
+
 export class SmtpSession {
   private socket: Duplex;
   private readonly deps: SmtpSessionDeps;
@@ -221,7 +241,17 @@ export class SmtpSession {
 
   // ------------------------------------------------------------ commands
 
+  /** Where the session is, for the sequence table. */
+  private sessionState(): SessionState {
+    if (this.state === 'fresh') return 'fresh';
+    if (!this.tx) return 'greeted';
+    return this.tx.recipients.length === 0 ? 'mail' : 'rcpt';
+  }
+
   private dispatch(cmd: SmtpCommand): void {
+    // Command order is checked here, once, from the table; handlers only do their work.
+    const refusal = SEQUENCE[cmd.verb]?.[this.sessionState()];
+    if (refusal) return this.fail(refusal);
     switch (cmd.verb) {
       case 'EHLO':
       case 'HELO':
@@ -278,8 +308,6 @@ export class SmtpSession {
   }
 
   private mail(cmd: Extract<SmtpCommand, { verb: 'MAIL' }>): void {
-    if (this.state !== 'greeted') return this.fail(Replies.badSequence('send EHLO/HELO first'));
-    if (this.tx) return this.fail(Replies.badSequence('nested MAIL command'));
     if (this.deps.kind !== 'smtp' && !this.authenticatedAs) return this.fail(Replies.authRequired);
     const p = cmd.params;
     if (p.smtputf8 && !this.esmtp) return this.fail(Replies.badParameter('SMTPUTF8 needs EHLO'));
@@ -304,8 +332,7 @@ export class SmtpSession {
   }
 
   private rcpt(cmd: Extract<SmtpCommand, { verb: 'RCPT' }>): void {
-    const tx = this.tx;
-    if (!tx) return this.fail(Replies.badSequence('need MAIL before RCPT'));
+    const tx = this.tx!;
     if (tx.chunks) return this.fail(Replies.badSequence('RCPT after BDAT'));
     const rcpt = pathParts(cmd.path);
     if (!rcpt) return this.fail(Replies.syntax('null recipient'));
@@ -320,10 +347,8 @@ export class SmtpSession {
   }
 
   private data(): void {
-    const tx = this.tx;
-    if (!tx) return this.fail(Replies.badSequence('need MAIL before DATA'));
+    const tx = this.tx!;
     if (tx.chunks) return this.fail(Replies.badSequence('DATA after BDAT'));
-    if (tx.recipients.length === 0) return this.fail(Replies.noValidRecipients);
     this.send(Replies.startData);
     this.phase = { kind: 'data', decoder: new DataDecoder(this.deps.maxMessageSize) };
     tx.chunks = [];
@@ -461,10 +486,9 @@ export class SmtpSession {
   // ------------------------------------------------------------ AUTH
 
   private authStart(mechanism: string, initial: string | null): void {
-    if (this.state !== 'greeted' || !this.esmtp) return this.fail(Replies.badSequence('send EHLO first'));
+    if (!this.esmtp) return this.fail(Replies.badSequence('send EHLO first'));
     if (!this.authAllowed()) return this.fail(Replies.mustStartTls);
     if (this.authenticatedAs) return this.fail(Replies.badSequence('already authenticated'));
-    if (this.tx) return this.fail(Replies.badSequence('AUTH not allowed during a mail transaction'));
     if (mechanism === 'PLAIN') {
       if (initial === null) {
         this.phase = { kind: 'auth-plain' };
