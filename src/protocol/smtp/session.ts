@@ -24,6 +24,7 @@ import { Replies, type Reply } from './replies.js';
 import { countReceived, protocolName, receivedHeader } from './received.js';
 import type { AddressParts, AuthLimiterPort, AuthPort, EnvelopeForIntake, IntakePort, SmtpPolicyPort } from './ports.js';
 import { SMTP_LIMITS } from './limits.js';
+import { SEQUENCE, type SessionState } from './sequence.js';
 
 export type SmtpListenerKind = 'smtp' | 'submission' | 'smtps';
 
@@ -67,26 +68,6 @@ interface Transaction {
 type Phase = { kind: 'command' } | { kind: 'data'; decoder: DataDecoder } | { kind: 'bdat'; remaining: number; last: boolean; discard: boolean } | { kind: 'auth-login-user' } | { kind: 'auth-login-pass'; username: string } | { kind: 'auth-plain' } | { kind: 'closed' };
 
 type State = 'fresh' | 'greeted';
-
-/** fresh: no EHLO/HELO yet; greeted: no transaction; mail: MAIL accepted; rcpt: at least one recipient. */
-type SessionState = 'fresh' | 'greeted' | 'mail' | 'rcpt';
-
-const NEED_HELO = Replies.badSequence('send EHLO/HELO first');
-const NEED_MAIL = Replies.badSequence('need MAIL first');
-const IN_TRANSACTION = Replies.badSequence('not allowed during a mail transaction');
-
-/**
- * The command sequence of RFC 5321 §4.1.4 in one table: for each verb, the
- * reply in the states where it is out of order. Verbs not listed (EHLO, HELO,
- * RSET, NOOP, QUIT, VRFY, EXPN, HELP, STARTTLS) are allowed in every state;
- * BDAT checks its own state because its chunk must be read either way.
- */
-const SEQUENCE: Partial<Record<SmtpCommand['verb'], Partial<Record<SessionState, Reply>>>> = {
-  MAIL: { fresh: NEED_HELO, mail: Replies.badSequence('nested MAIL command'), rcpt: Replies.badSequence('nested MAIL command') },
-  RCPT: { fresh: NEED_HELO, greeted: NEED_MAIL },
-  DATA: { fresh: NEED_HELO, greeted: NEED_MAIL, mail: Replies.noValidRecipients },
-  AUTH: { fresh: Replies.badSequence('send EHLO first'), mail: IN_TRANSACTION, rcpt: IN_TRANSACTION },
-};
 
 export class SmtpSession {
   private socket: Duplex;
