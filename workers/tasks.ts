@@ -3,7 +3,6 @@
  * Work arrives in batches (many records per task): a task hop costs tens of
  * microseconds, so per-message tasks would cap throughput.
  */
-import { uncompressSync } from '../src/core/native.js';
 import { move } from 'piscina';
 import { encodeBatch as encode, TRANSFER_MIN_BYTES } from '../src/store/log/encode.js';
 import type { TaskMap } from '../src/pool/tasks.js';
@@ -16,10 +15,6 @@ export function encodeBatch(input: In<'encodeBatch'>): Out<'encodeBatch'> {
   const out = encode(input);
   // move() hands big results back without a copy; small ones are cheaper to copy.
   return out.length >= TRANSFER_MIN_BYTES ? (move(out) as unknown as Out<'encodeBatch'>) : out;
-}
-
-export function decompressBatch(input: In<'decompressBatch'>): Out<'decompressBatch'> {
-  return { bodies: input.blobs.map((b) => uncompressSync(b)) };
 }
 
 /** One login per task: scrypt (~100 ms at ln=15) dwarfs the hop, and logins cannot wait to be batched. */

@@ -7,7 +7,6 @@ import type { EncodeBatchInput, EncodeBatchOutput } from '../store/log/encode.js
 
 export interface TaskMap {
   encodeBatch: { input: EncodeBatchInput; output: EncodeBatchOutput };
-  decompressBatch: { input: { blobs: Uint8Array[] }; output: { bodies: Uint8Array[] } };
   verifyPassword: { input: { password: string; phc: string }; output: boolean };
 }
 

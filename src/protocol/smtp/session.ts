@@ -24,6 +24,7 @@ import { Replies, type Reply } from './replies.js';
 import { countReceived, protocolName, receivedHeader } from './received.js';
 import type { AddressParts, AuthLimiterPort, AuthPort, EnvelopeForIntake, IntakePort, SmtpPolicyPort } from './ports.js';
 import { SMTP_LIMITS } from './limits.js';
+import { IdleTimer } from '../../core/idle.js';
 import { SEQUENCE, type SessionState } from './sequence.js';
 
 export type SmtpListenerKind = 'smtp' | 'submission' | 'smtps';
@@ -82,7 +83,7 @@ export class SmtpSession {
   private tx: Transaction | null = null;
   private busy = false;
   private errors = 0;
-  private idleHandle: object | null = null;
+  private idle: IdleTimer | null = null;
   private forceClose: object | null = null;
   private readonly onClose: () => void;
   /** Our closing reply is sent; nothing more is read or written. */
@@ -104,7 +105,10 @@ export class SmtpSession {
       return;
     }
     this.send(Replies.greeting(this.deps.hostname));
-    this.touch();
+    this.idle = new IdleTimer(this.deps.idleTimeoutMs, this.deps.clock, () => {
+      this.deps.logger.debug({ conn: this.conn.id }, 'idle timeout');
+      this.send(Replies.idleTimeout(this.deps.hostname));
+    });
   }
 
   /**
@@ -119,7 +123,7 @@ export class SmtpSession {
   private closeAfterTransaction = false;
 
   private readonly onData = (chunk: Buffer): void => {
-    this.touch();
+    this.idle?.touch();
     this.feed(chunk);
   };
 
@@ -617,20 +621,8 @@ export class SmtpSession {
     if (socket.writableLength > SMTP_LIMITS.pendingOutputBytes) socket.pause();
   }
 
-  // ------------------------------------------------------------ idle timeout
-
-  private touch(): void {
-    if (this.deps.idleTimeoutMs <= 0 || this.ending) return;
-    this.clearIdle();
-    this.idleHandle = this.deps.clock.setTimeout(() => {
-      this.deps.logger.debug({ conn: this.conn.id }, 'idle timeout');
-      this.send(Replies.idleTimeout(this.deps.hostname));
-    }, this.deps.idleTimeoutMs);
-  }
-
   private clearIdle(): void {
-    if (this.idleHandle) this.deps.clock.clearTimeout(this.idleHandle);
-    this.idleHandle = null;
+    this.idle?.stop();
   }
 }
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Clock } from '../../../src/core/clock.js';
-import { IdleTimer } from '../../../src/net/idle.js';
+import { IdleTimer } from '../../../src/core/idle.js';
 
 /** A clock whose time moves only when the test says so; timers fire in due order. */
 class FakeClock implements Clock {

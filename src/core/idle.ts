@@ -3,7 +3,7 @@
  * once when `ms` pass without a `touch()`. Timers go through the injected
  * Clock so tests drive them with a fake clock instead of patching globals.
  */
-import type { Clock } from '../core/clock.js';
+import type { Clock } from './clock.js';
 
 // setTimeout overflows above 2^31-1 ms (~24.8 days) and then fires after 1 ms;
 // an idle limit that long is "never" in practice, so clamp instead.
