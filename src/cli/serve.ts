@@ -30,7 +30,7 @@ export async function runServe(args: ParsedArgs, ctx: CliContext): Promise<numbe
   if (!LOG_LEVELS.includes(level)) throw usageError(`POSTLINE_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
   const scryptLn = scryptLnFromEnv(ctx.env);
   const { config, warnings, source } = requireConfig(ctx, stringOption(args, 'config'));
-  const logger = createLogger({ level });
+  const logger = createLogger({ level, buffered: true });
   for (const w of warnings) logger.warn({ source }, w);
 
   // Installed before startup, so a SIGTERM during startup is still a clean stop.
@@ -52,6 +52,7 @@ export async function runServe(args: ParsedArgs, ctx: CliContext): Promise<numbe
   if (userCount === 0) {
     logger.info(`no users yet; add one with: npx postline user add you@${config.domains[0] ?? 'localhost'} --password-stdin`);
   }
+  logger.flush(); // the ready lines now, not at the next tick of the buffer
 
   // Until listeners exist nothing else holds the event loop open; signal
   // handlers alone do not, so keep it alive explicitly until shutdown.

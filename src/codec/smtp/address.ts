@@ -81,6 +81,37 @@ function fail(problem: string): ParsePathResult {
  * command accepts is the command parser's business (RFC 5321 §4.1.1.2–3).
  */
 export function parsePath(text: string, opts: { smtputf8: boolean }): ParsePathResult {
+  return parseSimplePath(text) ?? parsePathFully(text, opts);
+}
+
+/**
+ * The shape almost every real path has — `<dot-atom@ldh.domain>`, ASCII, no
+ * route, no quotes, no literal — matched by one regular expression. The
+ * full parser below costs about 10 µs a path, a noticeable share of the
+ * time a 1 KB message spends on the main thread. Anything else, including
+ * every limit violation, goes to the full parser, so the answers are the
+ * same (a property test compares the two).
+ */
+const SIMPLE_PATH = /^<([A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+(?:\.[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+)*)@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)>$/;
+
+export function parseSimplePath(text: string): ParsePathResult | null {
+  if (text.length > MAX_PATH_OCTETS) return null;
+  const m = SIMPLE_PATH.exec(text);
+  if (!m) return null;
+  const local = m[1]!;
+  const domainText = m[2]!;
+  if (local.length > MAX_LOCAL_PART_OCTETS) return null;
+  const labels = domainText.split('.');
+  for (const label of labels) {
+    if (label.length > MAX_LABEL_OCTETS || label.startsWith('-') || label.endsWith('-')) return null;
+  }
+  if (/^[0-9]+$/.test(labels[labels.length - 1]!)) return null;
+  const domain = domainText.toLowerCase();
+  return { ok: true, path: { kind: 'address', local, domain, address: `${local}@${domain}`, route: [], quotedLocal: false, utf8: false } };
+}
+
+/** The whole RFC 5321 grammar (exported for the test that checks parseSimplePath against it). */
+export function parsePathFully(text: string, opts: { smtputf8: boolean }): ParsePathResult {
   if (typeof text !== 'string') return fail('missing path');
   if (text.length === 0) return fail('missing path');
   if (CONTROL.test(text)) return fail('control character in path');

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { isLocalPartSuspicious, NON_ASCII_PROBLEM, parsePath, splitPathAndParams, type Path } from '../../../../src/codec/smtp/address.js';
+import { isLocalPartSuspicious, NON_ASCII_PROBLEM, parsePath, parsePathFully, parseSimplePath, splitPathAndParams, type Path } from '../../../../src/codec/smtp/address.js';
 
 const ASCII = { smtputf8: false };
 const UTF8 = { smtputf8: true };
@@ -188,4 +188,24 @@ test('property: parsePath and splitPathAndParams never throw, and accepted addre
     }),
     { numRuns: 500 },
   );
+});
+
+test('property: the fast path for plain addresses answers exactly as the full parser', () => {
+  const atom = fc.stringMatching(/^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]{1,70}$/);
+  const label = fc.oneof(fc.stringMatching(/^[A-Za-z0-9-]{1,70}$/), fc.constantFrom('example', 'ORG', '123', '-x', 'x-', 'a'.repeat(64)));
+  const path = fc
+    .tuple(fc.array(atom, { minLength: 1, maxLength: 3 }), fc.array(label, { minLength: 1, maxLength: 5 }))
+    .map(([locals, labels]) => `<${locals.join('.')}@${labels.join('.')}>`);
+  fc.assert(
+    fc.property(path, (text) => {
+      const fast = parseSimplePath(text);
+      const full = parsePathFully(text, { smtputf8: false });
+      // The fast path may decline (null) but must never disagree.
+      if (fast !== null) assert.deepEqual(fast, full);
+      // A fast path that declines what the full parser accepts is merely slow; check it still takes the common case.
+      if (/^<[a-z0-9.]+@[a-z]+(\.[a-z]+)*>$/.test(text) && full.ok) assert.notEqual(fast, null);
+    }),
+    { numRuns: 2000 },
+  );
+  assert.deepEqual(parseSimplePath('<Ivanov@Example.ORG>'), parsePathFully('<Ivanov@Example.ORG>', { smtputf8: false }));
 });
