@@ -17,7 +17,8 @@ import { WorkerPool } from '../pool/pool.js';
 import { loadCheckpoint, encodeCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { compactSegments, type CompactionReport } from './compaction.js';
 import { lockDataDir, type DirLock } from './lock.js';
-import { unpackMeta } from './log/encode.js';
+import { unpackMeta, unpackMime } from './log/encode.js';
+import { parseMessage, type MimeInfo } from '../codec/mime/index.js';
 import { Log, type FsyncMode, type Location } from './log/log.js';
 import { readHeader, verifyRecord, RecordType, FLAG_COMPRESSED, RECORD_HEADER_SIZE } from './log/record.js';
 import type { Damage } from './log/segment.js';
@@ -411,12 +412,59 @@ export class Store {
     return this.readBody(folder.location(i), folder.box, uid);
   }
 
+  /**
+   * Reads many messages of one folder at once (coalesced preads); null for
+   * uids that are not (or no longer) in the folder. Bodies are verified like
+   * readMessage's.
+   */
+  async readMessages(owner: string, name: string, uids: readonly number[]): Promise<(Buffer | null)[]> {
+    const records = await this.readRecords(owner, name, uids);
+    return records.map((r) => (r ? this.bodyOf(r.buf, r.loc, r.box, r.uid) : null));
+  }
+
+  /**
+   * The MIME structure of many messages (ENVELOPE, BODYSTRUCTURE), stored
+   * with each message at delivery: no body is decompressed or parsed, except
+   * for records written before the structure was stored.
+   */
+  async readMimeInfo(owner: string, name: string, uids: readonly number[]): Promise<(MimeInfo | null)[]> {
+    const records = await this.readRecords(owner, name, uids);
+    return records.map((r) => {
+      if (!r) return null;
+      const header = this.checkedHeader(r.buf, r.loc);
+      return unpackMime(r.buf.subarray(RECORD_HEADER_SIZE, RECORD_HEADER_SIZE + header.metaLen)) ?? parseMessage(this.bodyOf(r.buf, r.loc, r.box, r.uid));
+    });
+  }
+
+  private async readRecords(owner: string, name: string, uids: readonly number[]): Promise<({ buf: Buffer; loc: Location; box: number; uid: number } | null)[]> {
+    const folder = this.requireFolder(owner.toLowerCase(), name);
+    const wanted: { at: number; loc: Location; uid: number }[] = [];
+    uids.forEach((uid, at) => {
+      const i = folder.indexOf(uid);
+      if (i >= 0) wanted.push({ at, loc: folder.location(i), uid });
+    });
+    const bufs = await this.log.readMany(wanted.map((w) => w.loc));
+    const out: ({ buf: Buffer; loc: Location; box: number; uid: number } | null)[] = new Array(uids.length).fill(null);
+    wanted.forEach((w, k) => {
+      out[w.at] = { buf: bufs[k]!, loc: w.loc, box: folder.box, uid: w.uid };
+    });
+    return out;
+  }
+
   private async readBody(loc: Location, box: number, uid: number): Promise<Buffer> {
-    const buf = await this.log.read(loc);
+    return this.bodyOf(await this.log.read(loc), loc, box, uid);
+  }
+
+  private checkedHeader(buf: Buffer, loc: Location): Exclude<ReturnType<typeof readHeader>, string> {
     const header = readHeader(buf, 0);
     if (typeof header === 'string' || header.type !== RecordType.message || RECORD_HEADER_SIZE + header.payloadLen !== loc.len || !verifyRecord(buf, 0, header, this.log.salt)) {
       throw new PostlineError('ERR_STORE_CRC', `record at segment ${loc.seg} offset ${loc.off} failed its checksum`);
     }
+    return header;
+  }
+
+  private bodyOf(buf: Buffer, loc: Location, box: number, uid: number): Buffer {
+    const header = this.checkedHeader(buf, loc);
     const meta = unpackMeta<MessageMeta>(buf.subarray(RECORD_HEADER_SIZE, RECORD_HEADER_SIZE + header.metaLen));
     let placed = false;
     for (let k = 0; k + 1 < meta.p.length; k += 2) if (meta.p[k] === box && meta.p[k + 1] === uid) placed = true;

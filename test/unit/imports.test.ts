@@ -26,7 +26,7 @@ const ALLOWED: Record<string, readonly string[] | '*'> = {
   protocol: ['core', 'codec', 'config', 'policy', 'auth'],
   policy: ['core', 'codec', 'config', 'dns', 'auth', 'users'],
   queue: ['core', 'codec', 'config', 'store', 'pool', 'delivery'],
-  store: ['core', 'pool'],
+  store: ['core', 'codec', 'pool'], // codec/mime: the encoder stores each message's MIME structure
   delivery: ['core', 'codec', 'config', 'dns', 'pool'],
   http: ['core', 'config'],
   cli: '*',

@@ -12,7 +12,8 @@
  */
 import { Packr } from 'msgpackr';
 import { compressSync } from '../../core/native.js';
-import { frameRecord, FLAG_COMPRESSED, RECORD_HEADER_SIZE } from './record.js';
+import { parseMessage, type MimeInfo } from '../../codec/mime/index.js';
+import { frameRecord, FLAG_COMPRESSED, RECORD_HEADER_SIZE, RecordType } from './record.js';
 
 /**
  * One batch. For record i, index[i*5 .. i*5+4] = type, meta start, meta end,
@@ -42,8 +43,34 @@ export function packMeta(meta: Record<string, unknown>): Uint8Array {
   return packr.pack(meta);
 }
 
+/**
+ * The meta section of a record is one msgpack value — or, for message
+ * records, two: the meta, then the message's MIME structure (ENVELOPE and
+ * BODYSTRUCTURE material, parsed once by the encoder at delivery). Replay
+ * and most reads want only the first; IMAP FETCH reads the second without
+ * decompressing or parsing the body.
+ */
 export function unpackMeta<T>(bytes: Uint8Array): T {
-  return packr.unpack(bytes) as T;
+  let first: unknown;
+  packr.unpackMultiple(bytes as Buffer, (value: unknown) => {
+    first = value;
+    return false;
+  });
+  return first as T;
+}
+
+/** The MIME structure stored after a message record's meta, or null (records written before it existed). */
+export function unpackMime(bytes: Uint8Array): MimeInfo | null {
+  let n = 0;
+  let mime: MimeInfo | null = null;
+  packr.unpackMultiple(bytes as Buffer, (value: unknown) => {
+    if (n++ === 1) {
+      mime = value as MimeInfo;
+      return false;
+    }
+    return true;
+  });
+  return mime;
 }
 
 export function encodeBatch(input: EncodeBatchInput): EncodeBatchOutput {
@@ -53,6 +80,7 @@ export function encodeBatch(input: EncodeBatchInput): EncodeBatchOutput {
   const metas = Buffer.from(input.metas.buffer, input.metas.byteOffset, input.metas.byteLength);
   const blobs: (Uint8Array | null)[] = new Array(n);
   const flags = new Uint8Array(n);
+  const metaParts: Uint8Array[] = new Array(n);
   let total = 0;
   for (let i = 0; i < n; i++) {
     const k = i * INDEX_STRIDE;
@@ -70,14 +98,26 @@ export function encodeBatch(input: EncodeBatchInput): EncodeBatchOutput {
       }
     }
     blobs[i] = blob;
-    total += RECORD_HEADER_SIZE + (index[k + 2]! - index[k + 1]!) + (blob ? blob.length : 0);
+    let meta: Uint8Array = metas.subarray(index[k + 1]!, index[k + 2]!);
+    if (index[k] === RecordType.message && bodyEnd > bodyStart) meta = withMime(meta, bodies.subarray(bodyStart, bodyEnd));
+    metaParts[i] = meta;
+    total += RECORD_HEADER_SIZE + meta.length + (blob ? blob.length : 0);
   }
   // allocUnsafeSlow: a buffer of its own (not a slice of the shared pool), so it can be transferred.
   const out = Buffer.allocUnsafeSlow(total);
   let at = 0;
   for (let i = 0; i < n; i++) {
     const k = i * INDEX_STRIDE;
-    at += frameRecord(out, at, index[k]!, flags[i]!, metas.subarray(index[k + 1]!, index[k + 2]!), blobs[i]!, input.salt);
+    at += frameRecord(out, at, index[k]!, flags[i]!, metaParts[i]!, blobs[i]!, input.salt);
   }
+  return out;
+}
+
+/** Appends the message's packed MIME structure to its packed meta (see unpackMime). */
+function withMime(meta: Uint8Array, raw: Buffer): Uint8Array {
+  const mime = packr.pack(parseMessage(raw));
+  const out = Buffer.allocUnsafe(meta.length + mime.length);
+  out.set(meta, 0);
+  out.set(mime, meta.length);
   return out;
 }

@@ -102,6 +102,9 @@ const BATCH_RECORDS = 128;
 const MAX_BATCH_BODY_BYTES = 16 * 1024 * 1024;
 /** Groups on their way to the disk at once (batch mode). */
 const MAX_WRITES_IN_FLIGHT = 2;
+/** readMany: at most this many bytes per pread, and gaps up to this size are read through rather than split. */
+const READ_SPAN_BYTES = 1024 * 1024;
+const READ_GAP_BYTES = 16 * 1024;
 /** A batch with at least this many body bytes may encode while another batch is encoding. */
 const PARALLEL_ENCODE_BYTES = 1024 * 1024;
 /** Body-less batches smaller than this are encoded inline: the thread hop costs more. */
@@ -569,6 +572,41 @@ export class Log {
     const { bytesRead } = await fh.read(buf, 0, loc.len, loc.off);
     if (bytesRead !== loc.len) throw new PostlineError('ERR_STORE_CORRUPT', `short read at segment ${loc.seg} offset ${loc.off}`);
     return buf;
+  }
+
+  /**
+   * Reads many records' bytes (results in input order). Records that lie
+   * close together in a segment — the usual case for one folder's mail — are
+   * read with one pread per span of up to READ_SPAN_BYTES, not one per
+   * record: a bulk IMAP FETCH or POP3 retrieval of thousands of small
+   * messages is then a few dozen reads.
+   */
+  async readMany(locs: readonly Location[]): Promise<Buffer[]> {
+    const out: Buffer[] = new Array(locs.length);
+    const order = locs.map((_, i) => i).sort((a, b) => locs[a]!.seg - locs[b]!.seg || locs[a]!.off - locs[b]!.off);
+    let i = 0;
+    while (i < order.length) {
+      const first = locs[order[i]!]!;
+      let end = first.off + first.len;
+      let j = i + 1;
+      while (j < order.length) {
+        const next = locs[order[j]!]!;
+        if (next.seg !== first.seg || next.off - end > READ_GAP_BYTES || next.off + next.len - first.off > READ_SPAN_BYTES) break;
+        end = Math.max(end, next.off + next.len);
+        j++;
+      }
+      if (j === i + 1) {
+        out[order[i]!] = await this.read(first);
+      } else {
+        const span = await this.read({ seg: first.seg, off: first.off, len: end - first.off });
+        for (let k = i; k < j; k++) {
+          const loc = locs[order[k]!]!;
+          out[order[k]!] = span.subarray(loc.off - first.off, loc.off - first.off + loc.len);
+        }
+      }
+      i = j;
+    }
+    return out;
   }
 
   private async reader(seg: number): Promise<FileHandle> {

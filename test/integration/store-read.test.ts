@@ -1,0 +1,56 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { tempDir } from '../helpers/tmp.js';
+import { openTestStore, sampleMessage } from '../helpers/store.js';
+import { parseMessage } from '../../src/codec/mime/index.js';
+
+test('readMessages reads many messages in one go, in the order asked, null for unknown uids', async () => {
+  const dir = tempDir();
+  const store = await openTestStore(dir.path);
+  try {
+    for (let i = 0; i < 300; i++) await store.deliver({ recipients: ['ivanov@example.org'], body: sampleMessage(i) });
+    await store.expunge('ivanov@example.org', 'INBOX', [5]);
+    const uids = [300, 1, 5, 150, 2, 9999, 299];
+    const bodies = await store.readMessages('ivanov@example.org', 'INBOX', uids);
+    assert.equal(bodies.length, uids.length);
+    uids.forEach((uid, k) => {
+      if (uid === 5 || uid === 9999) assert.equal(bodies[k], null);
+      else assert.ok(bodies[k]!.equals(sampleMessage(uid - 1)), `uid ${uid}`);
+    });
+    const all = await store.readMessages('ivanov@example.org', 'INBOX', Array.from({ length: 300 }, (_, i) => i + 1));
+    assert.equal(all.filter((b) => b !== null).length, 299);
+  } finally {
+    await store.close();
+    dir.remove();
+  }
+});
+
+test('the MIME structure is stored with each message at delivery, survives reopening, and equals a fresh parse', async () => {
+  const dir = tempDir();
+  const body = Buffer.from(
+    'From: "Ivanov, Ivan" <ivanov@example.org>\r\nTo: kozlov@example.com\r\nSubject: =?utf-8?B?0J/RgNC40LLQtdGC?=\r\nMessage-ID: <1@x>\r\n' +
+      'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b1"\r\n\r\npreamble\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nhello\r\n' +
+      '--b1\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\nAAECAw==\r\n--b1--\r\n',
+  );
+  let store = await openTestStore(dir.path);
+  try {
+    await store.deliver({ recipients: ['kozlov@example.com'], body });
+    await store.deliver({ recipients: ['kozlov@example.com'], body: sampleMessage(1) });
+    const check = async () => {
+      const [a, b, missing] = await store.readMimeInfo('kozlov@example.com', 'INBOX', [1, 2, 3]);
+      assert.deepEqual(a, parseMessage(body));
+      assert.equal(a!.root.type, 'multipart');
+      assert.equal(a!.root.children.length, 2);
+      assert.equal(a!.envelope.subject, '=?utf-8?B?0J/RgNC40LLQtdGC?=');
+      assert.deepEqual(b, parseMessage(sampleMessage(1)));
+      assert.equal(missing, null);
+    };
+    await check();
+    await store.close();
+    store = await openTestStore(dir.path);
+    await check();
+  } finally {
+    await store.close();
+    dir.remove();
+  }
+});
