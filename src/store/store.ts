@@ -553,6 +553,7 @@ export class Store {
     }
     this.closed = true;
     await this.log.close();
+    if (!this.options.readOnly) this.options.logger.info({ ...this.log.stats }, 'store closed');
     if (this.ownsPool) await this.pool?.destroy();
     await this.lock?.release();
   }

@@ -136,7 +136,7 @@ export class Log {
   /** Just past the last record whose `apply` has run: what an index checkpoint covers. */
   appliedEnd: Position = { seg: 1, off: SEGMENT_HEADER_SIZE };
   /** Observability: sizes of the last fsync groups. */
-  readonly stats = { appends: 0, fsyncs: 0, bytesWritten: 0 };
+  readonly stats = { appends: 0, fsyncs: 0, bytesWritten: 0, encodeTasks: 0 };
 
   private constructor(options: LogOptions) {
     this.options = options;
@@ -323,6 +323,7 @@ export class Log {
         continue;
       }
       this.encodesInFlight++;
+      this.stats.encodeTasks++;
       this.options.pool.run('encodeBatch', input, transfer).then(
         (bytes) => {
           this.encodesInFlight--;
