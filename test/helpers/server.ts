@@ -19,8 +19,10 @@ export interface TestServer {
   config: Readonly<Config>;
   store: Store;
   users: UserDirectory;
-  port(name: 'smtp' | 'submission' | 'smtps'): number;
+  port(name: 'smtp' | 'submission' | 'smtps' | 'pop3' | 'pop3s'): number;
   dataDir: string;
+  /** Stops the listeners and closes the store, then opens both again on the same data directory (new ports). */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -35,6 +37,8 @@ listen:
   smtp: 127.0.0.1:0
   submission: 127.0.0.1:0
   smtps: 127.0.0.1:0
+  pop3: 127.0.0.1:0
+  pop3s: 127.0.0.1:0
 store: { fsync: batch, segmentSize: 4MB }
 workers: { threads: 1 }
 `;
@@ -50,12 +54,21 @@ export async function startTestServer(extraYaml = '', options: { limits?: string
   const config = loaded.config;
   // As in `postline serve`: one pool for record encoding and password checks.
   const pool = new WorkerPool({ threads: 1 });
-  const store = await Store.open({ dataDir: config.dataDir, segmentSize: config.store.segmentSize, fsync: config.store.fsync, logger: silentLogger, pool, checkpointIntervalMs: 0, compactionIntervalMs: 0 });
+  const openStore = (): Promise<Store> =>
+    Store.open({ dataDir: config.dataDir, segmentSize: config.store.segmentSize, fsync: config.store.fsync, logger: silentLogger, pool, checkpointIntervalMs: 0, compactionIntervalMs: 0 });
+  const store = await openStore();
   const users = await UserDirectory.open({ dataDir: config.dataDir, configUsers: config.users, logger: silentLogger, scryptLn: 4, hasher: poolPasswordHasher(pool) });
   const running: RunningListeners = { addresses: {} };
-  const services: Service[] = buildServices(config, { store, users, logger: silentLogger }, running);
-  for (const s of services) await s.start();
-  return {
+  let services: Service[] = [];
+  const startServices = async (s: Store): Promise<void> => {
+    services = buildServices(config, { store: s, users, logger: silentLogger }, running);
+    for (const service of services) await service.start();
+  };
+  const stopServices = async (): Promise<void> => {
+    for (const service of [...services].reverse()) await service.stop();
+  };
+  await startServices(store);
+  const server: TestServer = {
     config,
     store,
     users,
@@ -65,12 +78,20 @@ export async function startTestServer(extraYaml = '', options: { limits?: string
       if (!a) throw new Error(`listener ${name} is not running`);
       return a.port;
     },
+    async restart() {
+      await stopServices();
+      await server.store.close();
+      running.addresses = {};
+      server.store = await openStore();
+      await startServices(server.store);
+    },
     async stop() {
-      for (const s of [...services].reverse()) await s.stop();
+      await stopServices();
       users.close();
-      await store.close();
+      await server.store.close();
       await pool.destroy();
       dir.remove();
     },
   };
+  return server;
 }
