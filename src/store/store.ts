@@ -24,6 +24,7 @@ import { readHeader, verifyRecord, RecordType, FLAG_COMPRESSED, RECORD_HEADER_SI
 import type { Damage } from './log/segment.js';
 import { FLAG_DELETED, FolderIndex } from './mailbox/folder-index.js';
 import { Mailboxes, folderKey, type Change, type MessageMeta } from './mailbox/mailboxes.js';
+import { QueueIndex, type QueueAttemptMeta, type QueueDoneMeta, type QueueEntryMeta, type QueueItem, type QueueOutcome } from './queue-index.js';
 
 export const DEFAULT_FOLDERS = ['INBOX', 'Sent', 'Drafts', 'Trash', 'Junk'] as const;
 const SPECIAL_USE: Record<string, string> = { Sent: '\\Sent', Drafts: '\\Drafts', Trash: '\\Trash', Junk: '\\Junk' };
@@ -124,6 +125,7 @@ export class Store {
   private closed = false;
   /** Location of the record applied last (valid inside an append's result callback). */
   private lastLocation: Location | null = null;
+  private readonly queue = new QueueIndex();
 
   private constructor(options: StoreOptions) {
     this.options = options;
@@ -171,6 +173,7 @@ export class Store {
     let from = null;
     if ('position' in cp) {
       for (const f of cp.folders) this.mailboxes.register(f);
+      if (Array.isArray(cp.extra.queue)) this.queue.restore(cp.extra.queue as QueueItem[]);
       this.mailboxes.nextBox = Math.max(this.mailboxes.nextBox, cp.nextBox);
       from = cp.position;
       this.recovery.checkpoint = `segment ${cp.position.seg} offset ${cp.position.off}`;
@@ -180,7 +183,8 @@ export class Store {
     let replayed = 0;
     const damage = await this.log.replay(from, (seg, header, buf, at) => {
       const meta = unpackMeta(buf.subarray(at + RECORD_HEADER_SIZE, at + RECORD_HEADER_SIZE + header.metaLen));
-      this.mailboxes.apply(header.type, meta, { seg, off: at, len: RECORD_HEADER_SIZE + header.payloadLen });
+      const loc = { seg, off: at, len: RECORD_HEADER_SIZE + header.payloadLen };
+      if (!this.queue.apply(header.type, meta, loc)) this.mailboxes.apply(header.type, meta, loc);
       replayed++;
     });
     for (const d of damage) this.options.logger.error({ damage: d }, 'log damage found during recovery; damaged records are not served');
@@ -256,9 +260,48 @@ export class Store {
    * leaves them to the queue.
    */
   enqueue(entry: QueueEntryInput): Promise<Location> {
-    const meta: Record<string, unknown> = { i: entry.id, f: entry.sender ?? '', r: entry.recipients, t: entry.arrived, s: entry.body.length };
+    const meta: QueueEntryMeta = { i: entry.id, f: entry.sender ?? '', r: entry.recipients, t: entry.arrived, s: entry.body.length };
     if (entry.dsn) meta.n = entry.dsn;
-    return this.append(RecordType.queueEntry, meta, entry.body, () => this.lastLocation!);
+    return this.append(RecordType.queueEntry, meta as unknown as Record<string, unknown>, entry.body, () => this.lastLocation!);
+  }
+
+  /** Undelivered queued messages (a snapshot). */
+  queueItems(): QueueItem[] {
+    return this.queue.snapshot();
+  }
+
+  queueItem(id: string): QueueItem | undefined {
+    return this.queue.get(id);
+  }
+
+  /** Records a delivery attempt that left recipients pending (temporary failures), with the next attempt time. */
+  recordQueueAttempt(id: string, attempts: number, nextAttempt: number, errors: [recipient: string, text: string][]): Promise<void> {
+    const meta: QueueAttemptMeta = { i: id, a: attempts, x: nextAttempt, e: errors };
+    return this.append(RecordType.queueAttempt, meta as unknown as Record<string, unknown>, null, () => undefined);
+  }
+
+  /** Records final outcomes (delivered, bounced, deleted) for some recipients; the entry is gone once all have one. */
+  recordQueueDone(id: string, outcomes: [recipient: string, outcome: QueueOutcome, text: string][]): Promise<void> {
+    const meta: QueueDoneMeta = { i: id, r: outcomes };
+    return this.append(RecordType.queueDone, meta as unknown as Record<string, unknown>, null, () => undefined);
+  }
+
+  /** The queued message's bytes, checksum-verified. */
+  async readQueueBody(id: string): Promise<Buffer> {
+    const item = this.queue.get(id);
+    if (!item) throw new PostlineError('ERR_MESSAGE_NOT_FOUND', `no queued message ${id}`);
+    const loc = item.loc;
+    const buf = await this.log.read(loc);
+    const header = readHeader(buf, 0);
+    if (typeof header === 'string' || header.type !== RecordType.queueEntry || RECORD_HEADER_SIZE + header.payloadLen !== loc.len || !verifyRecord(buf, 0, header, this.log.salt)) {
+      throw new PostlineError('ERR_STORE_CRC', `queue record at segment ${loc.seg} offset ${loc.off} failed its checksum`);
+    }
+    const meta = unpackMeta<QueueEntryMeta>(buf.subarray(RECORD_HEADER_SIZE, RECORD_HEADER_SIZE + header.metaLen));
+    if (meta.i !== id) throw new PostlineError('ERR_STORE_CORRUPT', `record at segment ${loc.seg} offset ${loc.off} is not queued message ${id}`);
+    const blob = buf.subarray(RECORD_HEADER_SIZE + header.metaLen);
+    const body = header.flags & FLAG_COMPRESSED ? uncompressSync(blob) : Buffer.from(blob);
+    if (body.length !== meta.s) throw new PostlineError('ERR_STORE_CORRUPT', `queued message ${id}: size mismatch after decompression`);
+    return body;
   }
 
   /** Creates the default folders of a user who has none yet. */
@@ -369,7 +412,7 @@ export class Store {
       body,
       apply: (loc: Location) => {
         this.lastLocation = loc;
-        this.mailboxes.apply(type, meta, loc, reserved);
+        if (!this.queue.apply(type, meta, loc)) this.mailboxes.apply(type, meta, loc, reserved);
         if (++this.appliedSinceCheckpoint >= (this.options.checkpointEvery ?? 100_000)) void this.maybeCheckpoint(1);
         return result();
       },
@@ -510,7 +553,7 @@ export class Store {
         const position = this.log.appliedEnd;
         const changes = this.appliedSinceCheckpoint;
         // Synchronous snapshot: nothing is applied between reading the position and copying the index.
-        const bytes = encodeCheckpoint(this.mailboxes, position, this.log.salt, this.log.segmentList());
+        const bytes = encodeCheckpoint(this.mailboxes, position, this.log.salt, this.log.segmentList(), { queue: this.queue.snapshot() });
         this.appliedSinceCheckpoint -= changes;
         await writeCheckpoint(this.checkpointFile, bytes, this.options.fsync !== 'off');
       } catch (err) {
@@ -528,7 +571,7 @@ export class Store {
     if (this.compacting) return this.compacting;
     this.compacting = (async () => {
       try {
-        const report = await compactSegments(this.log, this.mailboxes, options.minGarbageRatio ?? 0.5);
+        const report = await compactSegments(this.log, this.mailboxes, this.queue, options.minGarbageRatio ?? 0.5);
         if (report.segments > 0) {
           this.options.logger.info(report, 'compaction done');
           // A fresh checkpoint, so the next restart need not replay everything (the old one is now invalid).
