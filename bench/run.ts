@@ -26,6 +26,7 @@ const BENCHMARKS: readonly BenchmarkEntry[] = [
   { name: 'corpus', module: './micro/corpus.bench.js' },
   { name: 'store', module: './macro/store.js' },
   { name: 'smtp', module: './macro/smtp.js' },
+  { name: 'mda', module: './macro/mda.js' },
 ];
 
 const USAGE = 'usage: node dist/bench/run.js [--only NAME[,NAME]] [--quick] [--json FILE] [--compare FILE [--tolerance PCT]] [-- MODULE ARGS...]';

@@ -21,7 +21,18 @@ import { formatResponse } from './codec/pop3/response.js';
 import { MaildropLock } from './protocol/pop3/maildrop-lock.js';
 import { Replies as Pop3Replies } from './protocol/pop3/replies.js';
 import { Pop3Session } from './protocol/pop3/session.js';
+import { IMAP_LIMITS } from './protocol/imap/limits.js';
+import { Untagged as ImapUntagged } from './protocol/imap/responses.js';
+import { ImapSession } from './protocol/imap/session.js';
 import { Intake } from './queue/intake.js';
+import { QueueScheduler } from './queue/scheduler.js';
+import { createResolver, type DnsResolver } from './dns/index.js';
+import { Router } from './delivery/router.js';
+import { DestinationPool } from './delivery/pool.js';
+import { deliverWebhook } from './delivery/webhook.js';
+import { ControlServer, type ControlRequest, type ControlResponse } from './net/control-socket.js';
+import { controlSocketPath, listing } from './cli/queue.js';
+import { randomBytes } from 'node:crypto';
 import type { Store } from './store/store.js';
 import type { UserDirectory } from './users/directory.js';
 
@@ -46,6 +57,7 @@ export interface RunningListeners {
 
 const SMTP_KINDS: SmtpListenerKind[] = ['smtp', 'submission', 'smtps'];
 const POP3_KINDS = ['pop3', 'pop3s'] as const;
+const IMAP_KINDS = ['imap', 'imaps'] as const;
 /** How long sessions may finish after SIGTERM before they are cut. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -55,9 +67,13 @@ export function buildServices(config: Readonly<Config>, deps: ServiceDeps, runni
   const connections = new ConnectionCounter({ max: config.limits.maxConnections, maxPerIp: config.limits.maxConnectionsPerIp });
   const authLimiter = new AuthFailureLimiter({ maxFailures: config.limits.authFailuresPerIp, windowMs: 10 * 60_000, clock });
   const popBeforeSmtp = new PopBeforeSmtp(config.relay.popBeforeSmtpMs, clock);
-  const policy = new MailPolicy({ config, users: deps.users, popBeforeSmtp, trusted: NetworkList.parse(config.relay.trustedNetworks) });
-  const intake = new Intake(deps.store, () => clock.now());
-  const services: Service[] = [];
+  // One DNS cache for PTR checks and MX lookups.
+  const resolver = createResolver(config.dns, clock);
+  const policy = new MailPolicy({ config, users: deps.users, popBeforeSmtp, trusted: NetworkList.parse(config.relay.trustedNetworks), resolver });
+  const outbound = outboundService(config, deps, clock, policy, resolver);
+  const intake = new Intake(deps.store, () => clock.now(), (id) => outbound.scheduler.kick(id));
+  // First in the list: started before the listeners, stopped after them.
+  const services: Service[] = [outbound.service];
   // One certificate for every listener, loaded (or generated) on first use.
   let tlsContext: Promise<SecureContext> | null = null;
   const tls = (): Promise<SecureContext> =>
@@ -137,6 +153,11 @@ export function buildServices(config: Readonly<Config>, deps: ServiceDeps, runni
     if (!listen) continue;
     services.push(pop3Service(kind, listen, { config, deps, clock, connections, authLimiter, popBeforeSmtp, maildropLocks, tls, running }));
   }
+  for (const kind of IMAP_KINDS) {
+    const listen = config.listen[kind];
+    if (!listen) continue;
+    services.push(imapService(kind, listen, { config, deps, clock, connections, authLimiter, popBeforeSmtp, tls, running }));
+  }
   return services;
 }
 
@@ -212,4 +233,133 @@ function pop3Service(kind: (typeof POP3_KINDS)[number], listen: { host: string; 
       await stopping;
     },
   };
+}
+
+/** An imap (plaintext + STARTTLS) or imaps (implicit TLS) listener; the same shape as the POP3 ones. */
+function imapService(kind: (typeof IMAP_KINDS)[number], listen: { host: string; port: number }, shared: Omit<Pop3Shared, 'maildropLocks'>): Service {
+  const { config, deps, clock, connections, authLimiter, popBeforeSmtp, running } = shared;
+  const logger = deps.logger.child({ component: kind });
+  let listener: Listener | null = null;
+  const sessions = new Set<ImapSession>();
+  return {
+    name: kind,
+    async start() {
+      const context = await shared.tls();
+      listener = await Listener.start({
+        name: kind,
+        host: listen.host,
+        port: listen.port,
+        implicitTls: kind === 'imaps' ? context : null,
+        logger,
+        admit(info) {
+          const verdict = connections.tryOpen(info.remoteAddress);
+          if (verdict.kind === 'accept') return { ok: true, release: verdict.value };
+          const bye = ImapUntagged.tooManyConnections(verdict.reason === 'too-many-connections-from-ip');
+          return { ok: false, refuse: (socket) => void socket.end(bye) };
+        },
+        onConnection(socket, info, release) {
+          const session = new ImapSession(
+            socket,
+            { id: info.id, remoteAddress: info.remoteAddress, tls: info.tls },
+            {
+              hostname: config.hostname,
+              // RFC 3501 §5.4: an IMAP autologout timer is at least 30 minutes.
+              idleTimeoutMs: Math.max(config.limits.idleTimeoutMs, IMAP_LIMITS.minIdleTimeoutMs),
+              maxMessageSize: config.limits.maxMessageSize,
+              authPlaintext: config.auth.plaintext,
+              tlsContext: context,
+              startTls: (raw, ctx, goAhead) => startTls(raw, ctx, { goAhead, framerRest: null, clock, logger, connectionId: info.id }).then((r) => r.socket),
+              mailbox: deps.store,
+              auth: { verify: (user, password) => deps.users.verify(user, password) },
+              authLimiter,
+              onLogin: (ip) => popBeforeSmtp.record(ip),
+              clock,
+              logger,
+            },
+            () => {
+              sessions.delete(session);
+              release();
+            },
+          );
+          sessions.add(session);
+          session.start();
+        },
+      });
+      running.addresses[kind] = listener.address;
+      deps.logger.info({ listener: kind, address: `${listener.address.host}:${listener.address.port}` }, 'listening');
+    },
+    async stop() {
+      // Idle (and IDLE-ing) sessions get BYE now; one in the middle of a command finishes it first.
+      const stopping = listener?.stop({ graceMs: SHUTDOWN_GRACE_MS });
+      for (const s of sessions) s.shutdown();
+      await stopping;
+    },
+  };
+}
+
+/**
+ * The outbound side: the queue runner (routing, SMTP/webhook delivery,
+ * retries, bounces) and the control socket `postline queue …` talks to.
+ */
+function outboundService(config: Readonly<Config>, deps: ServiceDeps, clock: Clock, policy: MailPolicy, resolver: DnsResolver): { service: Service; scheduler: QueueScheduler } {
+  const logger = deps.logger.child({ component: 'queue' });
+  const store = deps.store;
+  const transport = new DestinationPool({ clock, localHostname: config.hostname });
+  let scheduler: QueueScheduler;
+  const bounceTo = async (recipient: string, message: Buffer): Promise<void> => {
+    const at = recipient.lastIndexOf('@');
+    const domain = recipient.slice(at + 1).toLowerCase();
+    if (policy.isLocalDomain(domain)) {
+      const verdict = policy.checkRecipient({ ip: '127.0.0.1', authenticatedAs: null, tls: false }, { address: recipient, local: recipient.slice(0, at), domain, quotedLocal: false, route: [] }, 0);
+      if (verdict.kind === 'accept' && verdict.value.kind === 'local') {
+        await store.deliver({ recipients: [verdict.value.mailbox], body: message });
+        return;
+      }
+      logger.warn({ recipient }, 'bounce for an unknown local sender dropped');
+      return;
+    }
+    // A bounce travels from the null sender, so it can never bounce again.
+    const id = `${Date.now().toString(36)}${randomBytes(5).toString('hex')}`.toUpperCase();
+    await store.enqueue({ id, sender: null, recipients: [recipient], arrived: clock.now(), body: message });
+    scheduler.kick(id);
+  };
+  scheduler = new QueueScheduler({
+    store,
+    router: new Router({ routes: config.delivery.routes, relayHost: config.delivery.relayHost, port: config.delivery.port, resolver }),
+    transport,
+    webhook: deliverWebhook,
+    bounces: { sendBounce: bounceTo },
+    hostname: config.hostname,
+    retryMs: config.delivery.retryMs,
+    maxQueueLifetimeMs: config.delivery.maxQueueLifetimeMs,
+    clock,
+    logger,
+  });
+  const control = async (request: ControlRequest): Promise<ControlResponse> => {
+    switch (request.op) {
+      case 'queue-list':
+        return { ok: true, items: listing(store.queueItems()) };
+      case 'queue-flush':
+        return { ok: true, queued: scheduler.flush() };
+      case 'queue-delete':
+        return { ok: true, deleted: await scheduler.delete(String(request.id)) };
+      default:
+        return { ok: false, error: `unknown request ${JSON.stringify(request.op)}` };
+    }
+  };
+  let controlServer: ControlServer | null = null;
+  const service: Service = {
+    name: 'queue',
+    async start() {
+      controlServer = await ControlServer.start(controlSocketPath(config), control, logger);
+      scheduler.start();
+      logger.info({ queued: store.queueItems().length, control: controlServer.path }, 'queue runner started');
+    },
+    async stop() {
+      await controlServer?.stop();
+      await scheduler.stop();
+      await transport.close();
+    },
+  };
+  return { service, scheduler };
 }

@@ -20,6 +20,7 @@ function lazy<M>(load: () => Promise<M>, pick: (m: M) => Run): Run {
 
 const user = () => import('./user.js');
 const storeCommands = () => import('./store-commands.js');
+const queue = () => import('./queue.js');
 
 const PASSWORD_OPTIONS = { password: { type: 'string' }, 'password-stdin': { type: 'boolean' } } as const;
 
@@ -87,6 +88,30 @@ const COMMANDS: readonly CommandSpec[] = [
     options: { format: { type: 'string' }, out: { type: 'string' } },
     positionals: ['ADDRESS'],
     run: lazy(storeCommands, (m) => m.runMailboxExportCommand),
+  },
+  {
+    name: 'queue list',
+    usage: 'queue list',
+    summary: 'list the outbound queue (like mailq)',
+    options: {},
+    positionals: [],
+    run: lazy(queue, (m) => m.runQueueList),
+  },
+  {
+    name: 'queue flush',
+    usage: 'queue flush',
+    summary: 'try every queued message now (like postqueue -f)',
+    options: {},
+    positionals: [],
+    run: lazy(queue, (m) => m.runQueueFlush),
+  },
+  {
+    name: 'queue delete',
+    usage: 'queue delete ID',
+    summary: 'drop a queued message without a bounce (like postsuper -d)',
+    options: {},
+    positionals: ['ID'],
+    run: lazy(queue, (m) => m.runQueueDelete),
   },
   {
     name: 'help',

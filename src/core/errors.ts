@@ -19,6 +19,20 @@ export const ErrorCodes = {
   ERR_MAILBOX_EXISTS: { temporary: false },
   ERR_MAILBOX_INVALID: { temporary: false },
   ERR_MESSAGE_NOT_FOUND: { temporary: false },
+  // Outbound SMTP (src/delivery). No reply at all says nothing about the message, so those are temporary.
+  ERR_DELIVERY_CONNECT: { temporary: true }, // refused, unreachable, connect timeout
+  ERR_DELIVERY_TIMEOUT: { temporary: true }, // no reply within the RFC 5321 §4.5.3.2 limit
+  ERR_DELIVERY_CLOSED: { temporary: true }, // the server closed the connection mid-session
+  ERR_DELIVERY_PROTOCOL: { temporary: true }, // garbage, oversized or out-of-sequence replies
+  ERR_DELIVERY_TLS: { temporary: true }, // the STARTTLS handshake failed
+  ERR_DELIVERY_DEFERRED: { temporary: true }, // a 4xx reply
+  ERR_DELIVERY_REJECTED: { temporary: false }, // a 5xx reply
+  ERR_DELIVERY_TOO_BIG: { temporary: false }, // larger than the server's SIZE
+  ERR_DELIVERY_SMTPUTF8: { temporary: false }, // needs SMTPUTF8, the server lacks it
+  ERR_DELIVERY_BAD_ADDRESS: { temporary: false }, // an address unsafe to put on the wire
+  ERR_DELIVERY_POOL_CLOSED: { temporary: true }, // shutting down
+  // A DNS exchange that can succeed later: timeout, SERVFAIL/REFUSED, network error.
+  ERR_DNS_TEMPORARY: { temporary: true },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -13,6 +13,8 @@
 import type { Config } from '../config/types.js';
 import type { NetworkList } from './networks.js';
 import type { PopBeforeSmtp } from './pop-before-smtp.js';
+import type { DnsResolver } from '../dns/index.js';
+import { checkPtr } from './ptr-check.js';
 import { accept, defer, reject, type Verdict } from './verdict.js';
 
 /** The user directory as policy sees it; UserDirectory satisfies it (has() is case-insensitive there). */
@@ -42,13 +44,15 @@ export interface RecipientAddress extends SenderAddress {
   route: string[];
 }
 
-export type PolicyConfig = Pick<Config, 'domains' | 'aliases' | 'catchAll' | 'relay' | 'limits'>;
+export type PolicyConfig = Pick<Config, 'domains' | 'aliases' | 'catchAll' | 'relay' | 'limits'> & { checks?: Config['checks'] };
 
 export interface MailPolicyDeps {
   config: PolicyConfig;
   users: UserLookup;
   popBeforeSmtp: PopBeforeSmtp;
   trusted: NetworkList;
+  /** For checks.ptr; without it the check is off. */
+  resolver?: DnsResolver;
 }
 
 /**
@@ -105,6 +109,18 @@ export class MailPolicy {
     const r = this.resolve(claimed);
     if (r.kind === 'found' && r.address === me) return accept();
     return reject('sender-not-owned', `${me} may not send as ${claimed}`);
+  }
+
+  /**
+   * checks.ptr on the MX port (SPEC §4.3). Never for authenticated or
+   * trusted clients: they are known, and a home connection without a PTR
+   * record must still be able to submit. null = nothing to check.
+   */
+  checkClientHost(client: ClientContext, senderDomain: string | null): Promise<Verdict> | null {
+    const mode = this.deps.config.checks?.ptr ?? 'off';
+    if (mode === 'off' || !this.deps.resolver) return null;
+    if (client.authenticatedAs !== null || this.deps.trusted.contains(client.ip)) return null;
+    return checkPtr(mode, client.ip, senderDomain, this.deps.resolver);
   }
 
   /**

@@ -17,9 +17,12 @@ export type RejectReason =
   | 'too-many-recipients'
   | 'message-too-big'
   | 'auth-required'
-  | 'bad-sender-domain';
+  | 'bad-sender-domain'
+  /** §4.3 PTR check failed (no PTR, PTR not confirmed forward, or not the sender's domain). */
+  | 'ptr-mismatch';
 
-export type DeferReason = 'temporary-failure';
+/** 'dns-temporary': a DNS lookup a check depends on timed out or got SERVFAIL; the client should retry. */
+export type DeferReason = 'temporary-failure' | 'dns-temporary';
 
 export type DisconnectReason = 'too-many-connections' | 'too-many-connections-from-ip' | 'auth-failures';
 

@@ -22,6 +22,8 @@ export class Intake {
   constructor(
     private readonly store: Store,
     private readonly now: () => number = Date.now,
+    /** Called once a queue entry is durable, so the queue runner can try it at once. */
+    private readonly onQueued: (id: string) => void = () => {},
   ) {}
 
   async commit(envelope: IntakeEnvelope, message: Buffer): Promise<void> {
@@ -43,7 +45,9 @@ export class Intake {
           arrived: this.now(),
           body: message,
           dsn: Object.keys(dsn).length ? dsn : undefined,
-        }),
+          smtputf8: envelope.smtputf8,
+          body8bit: envelope.body8bit,
+        }).then(() => this.onQueued(envelope.id)),
       );
     }
     await Promise.all(writes);

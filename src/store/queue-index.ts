@@ -2,7 +2,7 @@
  * The outbound queue's state, rebuilt from queue records like the mailbox
  * index is from message records. Three record types:
  *
- *   queueEntry   { i: id, f: sender ('' = <>), r: recipients, t: arrived ms, s: size, n?: dsn }  + body
+ *   queueEntry   { i: id, f: sender ('' = <>), r: recipients, t: arrived ms, s: size, n?: dsn, u?: 1 SMTPUTF8, b?: 1 8BITMIME }  + body
  *   queueAttempt { i: id, a: attempts so far, x: next attempt ms, e: [[recipient, reply text]] }
  *   queueDone    { i: id, r: [[recipient, outcome, reply text]] }   outcome 'delivered' | 'bounced' | 'deleted'
  *
@@ -24,6 +24,8 @@ export interface QueueEntryMeta {
   t: number;
   s: number;
   n?: Record<string, unknown>;
+  u?: 1;
+  b?: 1;
 }
 
 export interface QueueAttemptMeta {
@@ -50,6 +52,9 @@ export interface QueueItem {
   arrived: number;
   size: number;
   dsn: Record<string, unknown> | null;
+  /** Received with SMTPUTF8 / BODY=8BITMIME: the next hop must offer them too. */
+  smtputf8: boolean;
+  body8bit: boolean;
   attempts: number;
   /** ms since the epoch; 0 = as soon as possible. */
   nextAttempt: number;
@@ -87,6 +92,8 @@ export class QueueIndex {
           arrived: m.t,
           size: m.s,
           dsn: m.n ?? null,
+          smtputf8: m.u === 1,
+          body8bit: m.b === 1,
           attempts: 0,
           nextAttempt: 0,
           lastError: {},

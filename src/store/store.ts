@@ -69,6 +69,8 @@ export interface QueueEntryInput {
   body: Uint8Array;
   /** DSN parameters (RFC 3461) as plain data. */
   dsn?: Record<string, unknown>;
+  smtputf8?: boolean;
+  body8bit?: boolean;
 }
 
 export interface FolderSummary {
@@ -262,6 +264,8 @@ export class Store {
   enqueue(entry: QueueEntryInput): Promise<Location> {
     const meta: QueueEntryMeta = { i: entry.id, f: entry.sender ?? '', r: entry.recipients, t: entry.arrived, s: entry.body.length };
     if (entry.dsn) meta.n = entry.dsn;
+    if (entry.smtputf8) meta.u = 1;
+    if (entry.body8bit) meta.b = 1;
     return this.append(RecordType.queueEntry, meta as unknown as Record<string, unknown>, entry.body, () => this.lastLocation!);
   }
 

@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
+import type { Clock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/log.js';
 import { buildServices, type RunningListeners, type Service } from '../../src/main.js';
 import { Store } from '../../src/store/store.js';
@@ -19,7 +20,7 @@ export interface TestServer {
   config: Readonly<Config>;
   store: Store;
   users: UserDirectory;
-  port(name: 'smtp' | 'submission' | 'smtps' | 'pop3' | 'pop3s'): number;
+  port(name: 'smtp' | 'submission' | 'smtps' | 'pop3' | 'pop3s' | 'imap' | 'imaps'): number;
   dataDir: string;
   /** Stops the listeners and closes the store, then opens both again on the same data directory (new ports). */
   restart(): Promise<void>;
@@ -39,16 +40,18 @@ listen:
   smtps: 127.0.0.1:0
   pop3: 127.0.0.1:0
   pop3s: 127.0.0.1:0
+  imap: 127.0.0.1:0
+  imaps: 127.0.0.1:0
 store: { fsync: batch, segmentSize: 4MB }
 workers: { threads: 1 }
 `;
 
-/** `limits` adds entries to the limits mapping, e.g. "maxConnectionsPerIp: 3". */
-export async function startTestServer(extraYaml = '', options: { limits?: string } = {}): Promise<TestServer> {
+/** `limits` adds entries to the limits mapping, e.g. "maxConnectionsPerIp: 3"; `clock` replaces the system clock of the services (protocol timers). */
+export async function startTestServer(extraYaml = '', options: { limits?: string; clock?: Clock; /** replaces DEFAULT_TEST_YAML */ baseYaml?: string } = {}): Promise<TestServer> {
   const dir = tempDir('postline-smtp-');
   const file = join(dir.path, 'postline.yaml');
   const limits = `limits: { maxMessageSize: 1MB${options.limits ? `, ${options.limits}` : ''} }\n`;
-  writeFileSync(file, DEFAULT_TEST_YAML + limits + `dataDir: ${dir.path}/data\n` + extraYaml);
+  writeFileSync(file, (options.baseYaml ?? DEFAULT_TEST_YAML) + limits + `dataDir: ${dir.path}/data\n` + extraYaml);
   const loaded = loadConfig({ file, env: {} });
   if (!loaded.ok) throw new Error(`test config invalid:\n${loaded.errors.join('\n')}`);
   const config = loaded.config;
@@ -61,7 +64,7 @@ export async function startTestServer(extraYaml = '', options: { limits?: string
   const running: RunningListeners = { addresses: {} };
   let services: Service[] = [];
   const startServices = async (s: Store): Promise<void> => {
-    services = buildServices(config, { store: s, users, logger: silentLogger }, running);
+    services = buildServices(config, { store: s, users, logger: silentLogger, clock: options.clock }, running);
     for (const service of services) await service.start();
   };
   const stopServices = async (): Promise<void> => {

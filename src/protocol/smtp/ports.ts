@@ -16,6 +16,8 @@ export interface AddressParts {
 
 export interface SmtpPolicyPort {
   checkSender(client: ClientContext, sender: AddressParts | null): Verdict;
+  /** The MX port's reverse-DNS check of the client (SPEC §4.3); null when no check applies (off, authenticated, trusted). */
+  checkClientHost(client: ClientContext, senderDomain: string | null): Promise<Verdict> | null;
   checkRecipient(client: ClientContext, rcpt: AddressParts, countSoFar: number): Verdict<Recipient>;
 }
 

@@ -43,6 +43,7 @@ export const Replies = {
   tooManyRecipients: r(452, '4.5.3', 'Too many recipients'),
   tlsNotAvailable: r(454, '4.7.0', 'TLS not available'),
   authTemporary: r(454, '4.7.0', 'Temporary authentication failure'),
+  dnsTemporary: r(451, '4.4.3', 'Temporary DNS failure, try again later'),
 
   // 5xx: permanent
   lineTooLong: r(500, '5.5.2', 'Line too long'),
@@ -60,6 +61,7 @@ export const Replies = {
   authFailed: r(535, '5.7.8', 'Authentication credentials invalid'),
   unknownUser: r(550, '5.1.1', 'Recipient address rejected: user unknown'),
   relayDenied: r(554, '5.7.1', 'Relay access denied'),
+  ptrMismatch: r(550, '5.7.25', 'Reverse DNS of your IP address does not match'),
   senderNotOwned: r(553, '5.7.1', 'Sender address not owned by authenticated user'),
   badAddress: (what: string): Reply => r(553, '5.1.3', `Bad address syntax: ${what}`),
   badParameter: (what: string): Reply => r(555, '5.5.4', `Unsupported or malformed parameter: ${what}`),

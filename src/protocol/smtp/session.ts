@@ -300,6 +300,31 @@ export class SmtpSession {
     const sender = pathParts(cmd.path);
     const verdict = this.deps.policy.checkSender(this.client(), sender);
     if (verdict.kind !== 'accept') return this.send(this.verdictReply(verdict));
+    // Reverse-DNS checks (SPEC §4.3) only on the MX port; the policy says null when none applies.
+    const hostCheck = this.deps.kind === 'smtp' ? this.deps.policy.checkClientHost(this.client(), sender?.domain ?? null) : null;
+    if (!hostCheck) return this.beginTransaction(cmd, sender);
+    // Later pipelined commands wait in the framer until the answer is in.
+    this.busy = true;
+    hostCheck.then(
+      (v) => {
+        this.busy = false;
+        if (this.closed) return;
+        if (v.kind === 'accept') this.beginTransaction(cmd, sender);
+        else this.send(this.verdictReply(v));
+        this.drainLines();
+      },
+      (err: unknown) => {
+        this.busy = false;
+        this.deps.logger.error({ err, conn: this.conn.id }, 'reverse DNS check failed');
+        if (this.closed) return;
+        this.send(Replies.dnsTemporary);
+        this.drainLines();
+      },
+    );
+  }
+
+  private beginTransaction(cmd: Extract<SmtpCommand, { verb: 'MAIL' }>, sender: AddressParts | null): void {
+    const p = cmd.params;
     this.tx = {
       id: newId(),
       sender: sender?.address ?? null,
@@ -570,6 +595,10 @@ export class SmtpSession {
         return Replies.tooManyConnectionsFromIp;
       case 'auth-failures':
         return Replies.authBlocked;
+      case 'ptr-mismatch':
+        return Replies.ptrMismatch;
+      case 'dns-temporary':
+        return Replies.dnsTemporary;
       default:
         return v.kind === 'defer' ? Replies.storageTemporary : Replies.relayDenied;
     }

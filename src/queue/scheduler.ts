@@ -1,0 +1,302 @@
+/**
+ * The outbound queue runner: takes queued messages when they are due,
+ * routes each recipient domain (src/delivery/router.ts), delivers over SMTP
+ * (or a webhook), and records what happened per recipient in the store:
+ *
+ *   delivered        → queueDone 'delivered'
+ *   5xx / no domain  → DSN to the sender, then queueDone 'bounced'
+ *   4xx / no answer  → queueAttempt with the next time from delivery.retry
+ *                      (the last delay repeats); past maxQueueLifetime → bounced
+ *
+ * Order matters: a recipient's outcome is recorded only after it happened
+ * (the remote 250, the DSN stored), so a crash in between repeats the step
+ * — at worst a second copy — and never loses a message or a bounce.
+ * Mail from the null sender `<>` is never bounced (RFC 5321 §4.5.5).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/log.js';
+import type { QueueItem, QueueOutcome } from '../store/queue-index.js';
+import type { Route } from '../delivery/router.js';
+import type { DeliveryResult, Destination, OutboundDsn, OutboundMessage } from '../delivery/types.js';
+import { renderDsn, type DsnRecipient } from './dsn.js';
+import { countReceived } from '../codec/smtp/trace.js';
+
+/** What the scheduler needs of the store. */
+export interface QueueStore {
+  queueItems(): QueueItem[];
+  queueItem(id: string): QueueItem | undefined;
+  readQueueBody(id: string): Promise<Buffer>;
+  recordQueueAttempt(id: string, attempts: number, nextAttempt: number, errors: [string, string][]): Promise<void>;
+  recordQueueDone(id: string, outcomes: [string, QueueOutcome, string][]): Promise<void>;
+}
+
+export interface QueueRouter {
+  route(domain: string): Promise<Route>;
+}
+
+export interface QueueTransport {
+  deliver(destination: Destination, message: OutboundMessage): Promise<DeliveryResult>;
+}
+
+/** Where bounces go: main sends them to the sender's INBOX when local, else queues them (from <>). */
+export interface BounceSink {
+  sendBounce(recipient: string, message: Buffer): Promise<void>;
+}
+
+/** POSTs a message to a webhook route; see webhook.ts. */
+export type WebhookDeliver = (url: string, message: OutboundMessage) => Promise<{ status: 'delivered' | 'temporary' | 'permanent'; text: string }>;
+
+export interface SchedulerOptions {
+  store: QueueStore;
+  router: QueueRouter;
+  transport: QueueTransport;
+  webhook: WebhookDeliver;
+  bounces: BounceSink;
+  hostname: string;
+  retryMs: readonly number[];
+  maxQueueLifetimeMs: number;
+  clock: Clock;
+  logger: Logger;
+  /** Messages being delivered at once. */
+  concurrency?: number;
+}
+
+const DEFAULT_CONCURRENCY = 20;
+/** More Received headers than this: a mail loop (RFC 5321 §6.3); bounce instead of sending it round again. */
+const MAX_HOPS = 30;
+
+interface Verdicts {
+  delivered: [string, string][];
+  bounced: DsnRecipient[];
+  deferred: [string, string][];
+}
+
+export class QueueScheduler {
+  private readonly opts: SchedulerOptions;
+  /** id → when it is due (ms). */
+  private readonly due = new Map<string, number>();
+  private readonly running = new Map<string, Promise<void>>();
+  private timer: object | null = null;
+  private timerAt = Infinity;
+  private stopped = false;
+
+  constructor(options: SchedulerOptions) {
+    this.opts = options;
+  }
+
+  /** Picks up what the store already holds (after a restart: everything not finished). */
+  start(): void {
+    for (const item of this.opts.store.queueItems()) this.due.set(item.id, item.nextAttempt);
+    this.arm();
+  }
+
+  /** A message was just queued (its record is durable): try it now. */
+  kick(id: string): void {
+    if (this.stopped) return;
+    this.due.set(id, 0);
+    this.arm();
+  }
+
+  /** `postline queue flush`: everything is due now. Returns how many messages are queued. */
+  flush(): number {
+    for (const item of this.opts.store.queueItems()) this.due.set(item.id, 0);
+    this.arm();
+    return this.due.size + this.running.size;
+  }
+
+  /** `postline queue delete ID`: drops the message without a bounce (like postsuper -d). */
+  async delete(id: string): Promise<boolean> {
+    await this.running.get(id);
+    const item = this.opts.store.queueItem(id);
+    if (!item) return false;
+    this.due.delete(id);
+    await this.opts.store.recordQueueDone(
+      id,
+      item.pending.map((r) => [r, 'deleted', 'deleted by the administrator']),
+    );
+    return true;
+  }
+
+  /** Resolves when no delivery is in progress (those started meanwhile included). */
+  async settled(): Promise<void> {
+    while (this.running.size > 0) await Promise.all([...this.running.values()]);
+  }
+
+  /** Stops taking new work and waits for deliveries in progress. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) this.opts.clock.clearTimeout(this.timer);
+    this.timer = null;
+    await Promise.all([...this.running.values()]);
+  }
+
+  /** One timer, set for the earliest due message. */
+  private arm(): void {
+    if (this.stopped) return;
+    let earliest = Infinity;
+    for (const at of this.due.values()) if (at < earliest) earliest = at;
+    if (earliest === Infinity || earliest >= this.timerAt) return;
+    if (this.timer) this.opts.clock.clearTimeout(this.timer);
+    this.timerAt = earliest;
+    const delay = Math.max(0, earliest - this.opts.clock.now());
+    this.timer = this.opts.clock.setTimeout(() => {
+      this.timer = null;
+      this.timerAt = Infinity;
+      this.runDue();
+    }, delay);
+    // Never keep the process alive just for a retry hours away.
+    (this.timer as { unref?(): unknown }).unref?.();
+  }
+
+  private runDue(): void {
+    if (this.stopped) return;
+    const now = this.opts.clock.now();
+    const limit = this.opts.concurrency ?? DEFAULT_CONCURRENCY;
+    const ready = [...this.due].filter(([id, at]) => at <= now && !this.running.has(id)).sort((a, b) => a[1] - b[1]);
+    for (const [id] of ready) {
+      if (this.running.size >= limit) break;
+      this.due.delete(id);
+      const run = this.attempt(id)
+        .catch((err: unknown) => {
+          // A store failure (disk full, say): keep the message and try again after the first retry delay.
+          this.opts.logger.error({ err, queueId: id }, 'delivery attempt failed; will retry');
+          if (this.opts.store.queueItem(id)) this.due.set(id, this.opts.clock.now() + (this.opts.retryMs[0] ?? 60_000));
+        })
+        .finally(() => {
+          this.running.delete(id);
+          this.arm();
+          if (this.due.size > 0) this.runDue();
+        });
+      this.running.set(id, run);
+    }
+    this.arm();
+  }
+
+  private async attempt(id: string): Promise<void> {
+    const item = this.opts.store.queueItem(id);
+    if (!item || item.pending.length === 0) return;
+    const body = await this.opts.store.readQueueBody(id);
+    const verdicts: Verdicts = { delivered: [], bounced: [], deferred: [] };
+    if (countReceived(body) > MAX_HOPS) {
+      for (const r of item.pending) verdicts.bounced.push({ recipient: r, action: 'failed', status: '5.4.6', diagnostic: `X-Postline; mail loop: more than ${MAX_HOPS} Received headers` });
+    } else {
+      const byDomain = new Map<string, string[]>();
+      for (const r of item.pending) {
+        const domain = r.slice(r.lastIndexOf('@') + 1).toLowerCase();
+        byDomain.set(domain, [...(byDomain.get(domain) ?? []), r]);
+      }
+      await Promise.all([...byDomain].map(([domain, recipients]) => this.deliverDomain(item, body, domain, recipients, verdicts)));
+    }
+    await this.settle(item, body, verdicts);
+  }
+
+  private async deliverDomain(item: QueueItem, body: Buffer, domain: string, recipients: string[], v: Verdicts): Promise<void> {
+    const route = await this.opts.router.route(domain);
+    const message = this.outbound(item, body, recipients);
+    switch (route.kind) {
+      case 'bounce':
+        for (const r of recipients) v.bounced.push({ recipient: r, action: 'failed', status: route.status, diagnostic: `X-Postline; ${route.text}` });
+        return;
+      case 'defer':
+        for (const r of recipients) v.deferred.push([r, route.text]);
+        return;
+      case 'webhook': {
+        const result = await this.opts.webhook(route.url, message);
+        for (const r of recipients) {
+          if (result.status === 'delivered') v.delivered.push([r, result.text]);
+          else if (result.status === 'permanent') v.bounced.push({ recipient: r, action: 'failed', status: '5.0.0', diagnostic: `X-Postline; ${result.text}`, remoteMta: route.url });
+          else v.deferred.push([r, result.text]);
+        }
+        return;
+      }
+      case 'smtp':
+        return this.deliverSmtp(route.hosts, message, v);
+    }
+  }
+
+  /**
+   * MX hosts in order, each host's addresses in turn. The next address is
+   * tried only when this one never gave per-recipient answers (connection,
+   * greeting, EHLO or TLS trouble); once a server answers for the
+   * recipients, its answers stand.
+   */
+  private async deliverSmtp(hosts: { name: string; port: number; addresses: string[] }[], message: OutboundMessage, v: Verdicts): Promise<void> {
+    let last: DeliveryResult | null = null;
+    for (const host of hosts) {
+      for (const ip of host.addresses) {
+        const result = await this.opts.transport.deliver({ host: host.name, port: host.port, ip }, message);
+        last = result;
+        const unanswered = result.failure !== null && ['connect', 'greeting', 'helo', 'starttls'].includes(result.failure.stage) && result.failure.status === 'temporary';
+        if (unanswered) {
+          this.opts.logger.info({ host: host.name, ip, port: host.port, reason: result.failure!.text }, 'delivery host unavailable; trying the next');
+          continue;
+        }
+        this.collect(result, v);
+        return;
+      }
+    }
+    if (last) this.collect(last, v);
+    else for (const r of message.recipients) v.deferred.push([r, 'no mail host to try']);
+  }
+
+  private collect(result: DeliveryResult, v: Verdicts): void {
+    for (const o of result.recipients) {
+      if (o.status === 'delivered') v.delivered.push([o.recipient, `${o.code ?? ''} ${o.text}`.trim()]);
+      else if (o.status === 'permanent') v.bounced.push({ recipient: o.recipient, action: 'failed', status: o.enhanced, diagnostic: o.diagnostic, remoteMta: o.remoteHost, lastAttempt: this.opts.clock.now() });
+      else v.deferred.push([o.recipient, o.diagnostic]);
+    }
+  }
+
+  private outbound(item: QueueItem, body: Buffer, recipients: string[]): OutboundMessage {
+    const dsn = (item.dsn ?? {}) as OutboundDsn;
+    const message: OutboundMessage = { sender: item.sender, recipients, body, smtputf8: item.smtputf8, body8bit: item.body8bit };
+    if (dsn.ret || dsn.envid || dsn.notify || dsn.orcpt) message.dsn = { ret: dsn.ret, envid: dsn.envid, notify: dsn.notify, orcpt: dsn.orcpt };
+    return message;
+  }
+
+  /** Records the attempt's outcomes in the safe order (see the module comment). */
+  private async settle(item: QueueItem, body: Buffer, v: Verdicts): Promise<void> {
+    const now = this.opts.clock.now();
+    const log = this.opts.logger;
+    if (v.delivered.length > 0) {
+      await this.opts.store.recordQueueDone(item.id, v.delivered.map(([r, text]) => [r, 'delivered', text]));
+      log.info({ queueId: item.id, recipients: v.delivered.map(([r]) => r) }, 'delivered');
+    }
+    if (v.deferred.length > 0 && now - item.arrived >= this.opts.maxQueueLifetimeMs) {
+      for (const [r, text] of v.deferred.splice(0)) v.bounced.push({ recipient: r, action: 'failed', status: '4.4.7', diagnostic: text.includes(';') ? text : `X-Postline; ${text}`, lastAttempt: now });
+    }
+    if (v.bounced.length > 0) {
+      // Never bounce a bounce: mail from <> that cannot be delivered is dropped (and logged).
+      if (item.sender !== null) await this.opts.bounces.sendBounce(item.sender, this.renderBounce(item, body, v.bounced, now));
+      await this.opts.store.recordQueueDone(item.id, v.bounced.map((b) => [b.recipient, 'bounced', b.diagnostic ?? b.status]));
+      log.warn({ queueId: item.id, recipients: v.bounced.map((b) => b.recipient), sender: item.sender ?? '<>' }, item.sender === null ? 'undeliverable mail from <> dropped' : 'bounced');
+    }
+    if (v.deferred.length > 0) {
+      const attempts = item.attempts + 1;
+      const delays = this.opts.retryMs;
+      const delay = delays.length > 0 ? delays[Math.min(attempts - 1, delays.length - 1)]! : 60_000;
+      const next = now + delay;
+      await this.opts.store.recordQueueAttempt(item.id, attempts, next, v.deferred);
+      this.due.set(item.id, next);
+      log.info({ queueId: item.id, recipients: v.deferred.map(([r]) => r), attempts, retryInMs: delay, reason: v.deferred[0]![1] }, 'deferred');
+    }
+  }
+
+  private renderBounce(item: QueueItem, body: Buffer, failed: DsnRecipient[], now: number): Buffer {
+    const dsn = (item.dsn ?? {}) as OutboundDsn;
+    const orcpt = dsn.orcpt ?? {};
+    return renderDsn({
+      reportingMta: this.opts.hostname,
+      arrivalDate: item.arrived,
+      ...(dsn.envid ? { originalEnvelopeId: dsn.envid } : {}),
+      sender: item.sender!,
+      failed: failed.map((f) => (orcpt[f.recipient] ? { ...f, originalRecipient: orcpt[f.recipient] } : f)),
+      original: body,
+      returnContent: dsn.ret === 'FULL' ? 'full' : 'headers',
+      messageId: () => `${randomBytes(8).toString('hex')}@${this.opts.hostname}`,
+      now,
+    });
+  }
+}
+
