@@ -9,13 +9,17 @@
  * to replace that password silently. The file entry is ignored and reported
  * in `warnings` (and logged on every reload that still has it).
  */
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { hashPassword, parsePhc, verifyPassword } from '../auth/password.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import type { InlineUser } from '../config/types.js';
 import { readUsers, usersFilePath, type StoredUser } from './user-file.js';
+
+/** Login cache (see recentlyVerified): how long a verified password is remembered, and for how many users. */
+const LOGIN_CACHE_TTL_MS = 60 * 60_000;
+const LOGIN_CACHE_MAX = 100_000;
 
 export interface DirectoryUser {
   address: string;
@@ -86,6 +90,8 @@ export class UserDirectory {
   private lastError: string | null = null;
   private closed = false;
   private currentWarnings: string[] = [];
+  private readonly verified = new Map<string, { phc: string; mac: Buffer; until: number }>();
+  private readonly macKey = randomBytes(32);
 
   private constructor(
     private readonly options: UserDirectoryOptions,
@@ -152,14 +158,48 @@ export class UserDirectory {
   }
 
   async verify(address: string, password: string): Promise<boolean> {
-    const phc = this.entries.get(address.toLowerCase())?.phc ?? null;
+    const key = address.toLowerCase();
+    const phc = this.entries.get(key)?.phc ?? null;
     if (phc === null) {
       // Unknown user, or one without a usable hash: pay for a hash anyway so
       // the answer takes as long as a wrong password for a real user.
       await this.hasher.verify(password, this.dummyPhc);
       return false;
     }
-    return this.hasher.verify(password, phc);
+    if (this.recentlyVerified(key, phc, password)) return true;
+    const ok = await this.hasher.verify(password, phc);
+    if (ok) this.rememberVerified(key, phc, password);
+    return ok;
+  }
+
+  /**
+   * The login cache (Dovecot's auth_cache): a mail client logs in again for
+   * every POP3 check and every IMAP connection, and a full scrypt (~100 ms
+   * at ln=15) each time would dominate connect+LOGIN+SELECT. After a
+   * successful check we keep, in memory only, an HMAC of the password under
+   * a per-process random key, tied to the stored hash (a password change
+   * invalidates it) and for at most an hour. Wrong passwords are never
+   * cached: guessing always pays the full scrypt.
+   */
+  private recentlyVerified(address: string, phc: string, password: string): boolean {
+    const hit = this.verified.get(address);
+    if (!hit) return false;
+    if (hit.phc !== phc || hit.until <= this.clock.now()) {
+      this.verified.delete(address);
+      return false;
+    }
+    return timingSafeEqual(hit.mac, this.mac(password));
+  }
+
+  private rememberVerified(address: string, phc: string, password: string): void {
+    this.verified.delete(address);
+    this.verified.set(address, { phc, mac: this.mac(password), until: this.clock.now() + LOGIN_CACHE_TTL_MS });
+    // Oldest first in a Map: drop from the front past the cap.
+    while (this.verified.size > LOGIN_CACHE_MAX) this.verified.delete(this.verified.keys().next().value!);
+  }
+
+  private mac(password: string): Buffer {
+    return createHmac('sha256', this.macKey).update(password, 'utf8').digest();
   }
 
   /**

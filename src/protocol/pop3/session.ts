@@ -23,7 +23,7 @@ import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import type { Clock } from '../../core/clock.js';
-import { isPostlineError } from '../../core/errors.js';
+import { isPostlineError, PostlineError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { DotStuffer, formatResponse, LineFramer, parseCommand, topOf, type FramerEvent, type Pop3Command, type Pop3Verb } from '../../codec/pop3/index.js';
 import { decodePlain } from '../../auth/sasl.js';
@@ -38,7 +38,16 @@ import { Maildrop, type Lookup } from './maildrop.js';
 import { IdleTimer } from '../../core/idle.js';
 
 /** The part of the mailbox port POP3 uses: INBOX only, read, flag, expunge. */
-export type Pop3MailboxPort = Pick<MailboxPort, 'ensureUser' | 'folder' | 'readMessage' | 'setFlags' | 'expunge'>;
+export type Pop3MailboxPort = Pick<MailboxPort, 'ensureUser' | 'folder' | 'readMessage' | 'readMessages' | 'setFlags' | 'expunge'>;
+
+/**
+ * Read-ahead for clients that fetch everything in order (RETR 1, RETR 2, …):
+ * once two consecutive messages were asked for, the next ones are read in
+ * one batch (the store coalesces neighbouring records into one pread) —
+ * up to this many messages and bytes at a time.
+ */
+const READ_AHEAD_MESSAGES = 64;
+const READ_AHEAD_BYTES = 4 * 1024 * 1024;
 
 /**
  * STLS, injected by main (src/net/starttls.ts startTls): drops the plaintext
@@ -499,7 +508,8 @@ export class Pop3Session {
     const uid = md.uid(i);
     let message: Buffer;
     try {
-      message = await this.deps.mailbox.readMessage(md.owner, INBOX, uid);
+      message = this.readAhead.get(i) ?? (await this.readSequential(i));
+      this.readAhead.delete(i);
     } catch (err) {
       // Another client (IMAP) may have expunged it since our snapshot.
       const gone = isPostlineError(err, 'ERR_MESSAGE_NOT_FOUND') || isPostlineError(err, 'ERR_MAILBOX_NOT_FOUND');
@@ -510,6 +520,33 @@ export class Pop3Session {
     this.send(lines === null ? Replies.retr(md.octets(i)) : Replies.top);
     await this.streamBody(lines === null ? message : topOf(message, lines));
     if (lines === null && !this.ending) md.markRetrieved(i);
+  }
+
+  private readonly readAhead = new Map<number, Buffer>();
+  private lastRead = -2;
+
+  /** Reads slot i; when the client is going through the maildrop in order, the next messages too (see READ_AHEAD_MESSAGES). */
+  private async readSequential(i: number): Promise<Buffer> {
+    const md = this.maildrop!;
+    const sequential = i === this.lastRead + 1;
+    this.lastRead = i;
+    if (!sequential) return this.deps.mailbox.readMessage(md.owner, INBOX, md.uid(i));
+    const slots: number[] = [];
+    let bytes = 0;
+    for (let k = i; k < md.messages && slots.length < READ_AHEAD_MESSAGES && (slots.length === 0 || bytes + md.octets(k) <= READ_AHEAD_BYTES); k++) {
+      slots.push(k);
+      bytes += md.octets(k);
+    }
+    const bodies = await this.deps.mailbox.readMessages(md.owner, INBOX, slots.map((k) => md.uid(k)));
+    this.readAhead.clear();
+    slots.forEach((k, n) => {
+      const body = bodies[n];
+      if (body && k !== i) this.readAhead.set(k, body);
+    });
+    const first = bodies[0];
+    if (!first) throw new PostlineError('ERR_MESSAGE_NOT_FOUND', `message ${md.uid(i)} is gone`);
+    this.lastRead = i;
+    return first;
   }
 
   /** A message body, dot-stuffed, in slices, waiting for the socket whenever it backs up. */

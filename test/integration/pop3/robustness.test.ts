@@ -123,3 +123,20 @@ test('the server still serves after every abuse above', async () => {
   assert.match((await c.login(IVANOV, IVANOV_PASSWORD)).line, /^\+OK/);
   await quit(c);
 });
+
+test('retrieving the whole maildrop in order (read-ahead) gives every message exactly, also with DELE and a skipped message in between', async () => {
+  await emptyInbox(server);
+  const bodies = Array.from({ length: 150 }, (_, i) => message(i, `.line ${i}\r\n`.repeat(i % 5)));
+  for (const b of bodies) await deliver(server, b);
+  const c = await session(server);
+  c.write(bodies.map((_, i) => `RETR ${i + 1}\r\n`).join(''));
+  for (const b of bodies) assert.ok((await c.multi()).body.equals(b));
+  // Out of order, after a DELE, and RETR of a deleted message.
+  assert.ok((await c.cmd('DELE 3')).ok);
+  assert.ok(!(await c.cmdMulti('RETR 3')).ok);
+  assert.ok((await c.cmdMulti('RETR 150')).body.equals(bodies[149]!));
+  assert.ok((await c.cmdMulti('RETR 2')).body.equals(bodies[1]!));
+  assert.ok((await c.cmdMulti('RETR 4')).body.equals(bodies[3]!));
+  await quit(c);
+  assert.equal(inboxUids(server).length, 149);
+});

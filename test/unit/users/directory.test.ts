@@ -194,3 +194,30 @@ test('watch sees a change made by another process within 5 s, and close stops it
   await sleep(200);
   assert.equal(dir.has('late@example.org'), false, 'a closed directory kept polling');
 });
+
+test('login cache: a verified password is remembered (no second scrypt), wrong passwords always pay, a password change or expiry forgets it', async () => {
+  const hasher = countingHasher();
+  const dataDir = tempDir();
+  let now = 1_000_000;
+  const clock = { now: () => now, setTimeout: () => ({}), clearTimeout: () => {} };
+  await addUser(dataDir, 'f@example.org', await hashPassword('one', { ln: LN }));
+  const dir = await UserDirectory.open({ dataDir, configUsers: [], scryptLn: LN, hasher, clock });
+  const before = hasher.verifies.length;
+  assert.equal(await dir.verify('f@example.org', 'one'), true);
+  assert.equal(await dir.verify('F@example.org', 'one'), true);
+  assert.equal(hasher.verifies.length - before, 1, 'the second login came from the cache');
+  assert.equal(await dir.verify('f@example.org', 'wrong'), false);
+  assert.equal(await dir.verify('f@example.org', 'wrong'), false);
+  assert.equal(hasher.verifies.length - before, 3, 'wrong passwords are checked every time');
+  // A new password: the cached one no longer works, the new one does.
+  await addUser(dataDir, 'f@example.org', await hashPassword('two', { ln: LN }));
+  await dir.reload();
+  assert.equal(await dir.verify('f@example.org', 'one'), false);
+  assert.equal(await dir.verify('f@example.org', 'two'), true);
+  // After an hour the cache entry is gone: a full check again.
+  const n = hasher.verifies.length;
+  now += 61 * 60_000;
+  assert.equal(await dir.verify('f@example.org', 'two'), true);
+  assert.equal(hasher.verifies.length, n + 1);
+  dir.close();
+});

@@ -92,6 +92,10 @@ class FakeMailbox implements Pop3MailboxPort {
     if (!body || !this.uids.includes(uid)) throw new PostlineError('ERR_MESSAGE_NOT_FOUND', `no message ${uid}`);
     return body;
   }
+  async readMessages(_owner: string, _name: string, uids: readonly number[]): Promise<(Buffer | null)[]> {
+    if (this.gate) await this.gate;
+    return uids.map((uid) => (this.uids.includes(uid) ? (this.bodies.get(uid) ?? null) : null));
+  }
   async setFlags(_owner: string, _name: string, uids: number[]): Promise<void> {
     this.seen.push(uids);
   }
