@@ -643,10 +643,17 @@ export class Pop3Session {
     this.outputBytes += bytes.length;
   }
 
+  /**
+   * Replies leave at the end of the current event-loop turn, not the current
+   * microtask: a pipelined burst of RETRs served from the read-ahead runs
+   * entirely in microtasks, and flushing after each would cost one write(2)
+   * per message (measured: 2,000 writes for 2,000 messages, half the time
+   * of a retrieve-all) where one per burst suffices.
+   */
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    queueMicrotask(() => this.flush());
+    setImmediate(() => this.flush());
   }
 
   private flush(): void {
