@@ -239,6 +239,8 @@ export async function search(ctx: SearchContext, sel: SelectedFolder, cmd: Searc
 /** Second pass: reads the undecided messages in batches and evaluates them fully. */
 async function searchContent(ctx: SearchContext, sel: SelectedFolder, evaluator: Evaluator, criteria: SearchKey, messages: Message[]): Promise<Message[]> {
   const hits: Message[] = [];
+  // SENT* keys need only the stored structure (its Date); the others need the bytes too.
+  const needRaw = needsBytes(criteria);
   let start = 0;
   while (start < messages.length) {
     let end = start;
@@ -253,7 +255,10 @@ async function searchContent(ctx: SearchContext, sel: SelectedFolder, evaluator:
     let raws: (Buffer | null)[];
     let infos: (MimeInfo | null)[];
     try {
-      [raws, infos] = await Promise.all([ctx.mailbox.readMessages(sel.owner, sel.name, uids), ctx.mailbox.readMimeInfo(sel.owner, sel.name, uids)]);
+      [raws, infos] = await Promise.all([
+        needRaw ? ctx.mailbox.readMessages(sel.owner, sel.name, uids) : uids.map(() => EMPTY),
+        ctx.mailbox.readMimeInfo(sel.owner, sel.name, uids),
+      ]);
     } catch (err) {
       // A damaged record: search the rest of the batch one by one, leaving the damaged one out.
       ctx.logger.warn({ err, conn: ctx.connId, folder: sel.name }, 'search batch read failed; reading one by one');
@@ -261,7 +266,7 @@ async function searchContent(ctx: SearchContext, sel: SelectedFolder, evaluator:
       infos = [];
       for (const uid of uids) {
         const [raw, info] = await Promise.all([
-          ctx.mailbox.readMessages(sel.owner, sel.name, [uid]).then((r) => r[0] ?? null, () => null),
+          needRaw ? ctx.mailbox.readMessages(sel.owner, sel.name, [uid]).then((r) => r[0] ?? null, () => null) : EMPTY,
           ctx.mailbox.readMimeInfo(sel.owner, sel.name, [uid]).then((r) => r[0] ?? null, () => null),
         ]);
         raws.push(raw);
@@ -279,4 +284,29 @@ async function searchContent(ctx: SearchContext, sel: SelectedFolder, evaluator:
     });
   }
   return hits;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** Whether a key needs the message's bytes (header or body text), not just its stored structure. */
+function needsBytes(key: SearchKey): boolean {
+  switch (key.key) {
+    case 'BCC':
+    case 'CC':
+    case 'FROM':
+    case 'SUBJECT':
+    case 'TO':
+    case 'HEADER':
+    case 'BODY':
+    case 'TEXT':
+      return true;
+    case 'NOT':
+      return needsBytes(key.operand);
+    case 'OR':
+      return needsBytes(key.left) || needsBytes(key.right);
+    case 'AND':
+      return key.operands.some(needsBytes);
+    default:
+      return false;
+  }
 }

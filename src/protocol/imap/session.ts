@@ -123,6 +123,8 @@ export class ImapSession implements ImapContext {
   }
 
   authenticated(owner: string): void {
+    // The client may have gone while the password was checked: no listener for a dead session.
+    if (this.ending) return;
     this.user = owner;
     this.state = 'authenticated';
     this.stopListening ??= this.deps.mailbox.onChange((change) => this.onStoreChange(change));
