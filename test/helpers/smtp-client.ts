@@ -28,8 +28,9 @@ export class RawSmtp {
     socket.on('error', () => {});
   }
 
-  static async connect(port: number, host = '127.0.0.1'): Promise<RawSmtp> {
-    const socket = connect(port, host);
+  /** `localAddress` binds the client's side (e.g. 127.0.0.3, to be another host for PTR checks). */
+  static async connect(port: number, host = '127.0.0.1', localAddress?: string): Promise<RawSmtp> {
+    const socket = connect(localAddress ? { port, host, localAddress } : { port, host });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', reject);
