@@ -26,6 +26,7 @@ const BENCHMARKS: readonly BenchmarkEntry[] = [
   { name: 'corpus', module: './micro/corpus.bench.js' },
   { name: 'store', module: './macro/store.js' },
   { name: 'smtp', module: './macro/smtp.js' },
+  { name: 'relay', module: './macro/relay.js' },
   { name: 'mda', module: './macro/mda.js' },
 ];
 

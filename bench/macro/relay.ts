@@ -1,0 +1,163 @@
+/**
+ * Relaying: 1 KB messages accepted over SMTP for a remote domain, queued
+ * durably, then delivered by MX lookup to a sink — Postfix's smtp-sink when
+ * installed, else a minimal sink here. A small DNS server in this process
+ * answers the MX/A queries and counts them, so the figure "DNS queries per
+ * delivered message" shows the cache at work (→ 0 for a hot domain).
+ *
+ * Not measured yet: Postfix itself relaying the same load to the same sink
+ * (the issue's ≥ 3× comparison needs a Postfix instance configured as a relay).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server as NetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import dnsPacket from 'dns-packet';
+import { generateCorpus, SIZES } from '../corpus.js';
+import { runSmtpLoad } from '../lib/smtp-load.js';
+import { formatTable, type BenchContext } from '../lib/runner.js';
+import { controlRequest } from '../../src/net/control-socket.js';
+
+const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const SMTP_SINK = '/usr/sbin/smtp-sink';
+
+/** Answers MX sink.example → mx.sink.example, A mx.sink.example → 127.0.0.1 (TTL 300); counts queries. */
+async function startDns(): Promise<{ port: number; queries: () => number; close(): void }> {
+  const udp = createSocket('udp4');
+  let queries = 0;
+  udp.on('message', (msg, rinfo) => {
+    queries++;
+    const q = dnsPacket.decode(msg);
+    const question = q.questions?.[0];
+    if (!question) return;
+    const name = question.name.toLowerCase();
+    const answers: dnsPacket.Answer[] = [];
+    if (question.type === 'MX' && name === 'sink.example') answers.push({ type: 'MX', name, ttl: 300, data: { preference: 10, exchange: 'mx.sink.example' } });
+    if (question.type === 'A' && name === 'mx.sink.example') answers.push({ type: 'A', name, ttl: 300, data: '127.0.0.1' });
+    const soa: dnsPacket.Answer = { type: 'SOA', name: 'sink.example', ttl: 300, data: { mname: 'ns.sink.example', rname: 'h.sink.example', serial: 1, refresh: 300, retry: 300, expire: 300, minimum: 300 } };
+    const reply = dnsPacket.encode({ type: 'response', id: q.id, flags: dnsPacket.AUTHORITATIVE_ANSWER, questions: q.questions, answers, authorities: answers.length ? [] : [soa] });
+    udp.send(reply, rinfo.port, rinfo.address);
+  });
+  await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()));
+  return { port: udp.address().port, queries: () => queries, close: () => udp.close() };
+}
+
+/** A sink that accepts everything (used when Postfix's smtp-sink is not installed). */
+async function startOwnSink(): Promise<{ port: number; close(): void }> {
+  const server: NetServer = createServer((socket) => {
+    let data = false;
+    let buf = '';
+    socket.on('error', () => {});
+    socket.write('220 sink ESMTP\r\n');
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      buf += chunk;
+      let out = '';
+      for (;;) {
+        if (data) {
+          const end = buf.indexOf('\r\n.\r\n');
+          if (end < 0) break;
+          buf = buf.slice(end + 5);
+          data = false;
+          out += '250 2.0.0 ok\r\n';
+          continue;
+        }
+        const nl = buf.indexOf('\r\n');
+        if (nl < 0) break;
+        const line = buf.slice(0, nl).toUpperCase();
+        buf = buf.slice(nl + 2);
+        if (line.startsWith('EHLO')) out += '250-sink\r\n250 PIPELINING\r\n';
+        else if (line === 'DATA') {
+          out += '354 go\r\n';
+          data = true;
+        } else if (line === 'QUIT') {
+          socket.end('221 bye\r\n');
+          return;
+        } else out += '250 2.0.0 ok\r\n';
+      }
+      if (out) socket.write(out);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { port: (server.address() as { port: number }).port, close: () => server.close() };
+}
+
+async function startSink(): Promise<{ port: number; kind: string; close(): void }> {
+  if (existsSync(SMTP_SINK)) {
+    const probe = createServer();
+    const port = await new Promise<number>((r) => probe.listen(0, '127.0.0.1', () => r((probe.address() as { port: number }).port)));
+    await new Promise((r) => probe.close(r));
+    const user = process.getuid?.() === 0 ? ['-u', 'nobody'] : [];
+    const child: ChildProcess = spawn(SMTP_SINK, [...user, `127.0.0.1:${port}`, '1000'], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 300));
+    if (child.exitCode === null) return { port, kind: "Postfix's smtp-sink", close: () => child.kill() };
+  }
+  return { ...(await startOwnSink()), kind: 'a minimal sink (smtp-sink not installed)' };
+}
+
+export async function run(ctx: BenchContext): Promise<void> {
+  const messages = ctx.quick ? 500 : 5000;
+  const dns = await startDns();
+  const sink = await startSink();
+  const dir = mkdtempSync(join(tmpdir(), 'postline-bench-relay-'));
+  const config = join(dir, 'postline.yaml');
+  writeFileSync(
+    config,
+    [
+      'hostname: relay.bench.example',
+      `dataDir: ${dir}/data`,
+      'domains: [bench.example]',
+      'listen: { smtp: "127.0.0.1:0" }',
+      'relay: { trustedNetworks: [127.0.0.1/32] }',
+      `dns: { servers: ["127.0.0.1:${dns.port}"] }`,
+      `delivery: { port: ${sink.port}, retry: [1s] }`,
+      'limits: { maxConnections: 20000, maxConnectionsPerIp: 20000 }',
+      '',
+    ].join('\n'),
+  );
+  const child = spawn(process.execPath, [cli, 'serve', '--config', config], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      let buf = '';
+      child.stdout!.setEncoding('utf8');
+      child.stdout!.on('data', (d: string) => {
+        buf += d;
+        const m = /"listener":"smtp","address":"[^"]*:(\d+)"/.exec(buf);
+        if (m) resolve(Number(m[1]));
+      });
+      child.once('exit', (code) => reject(new Error(`postline exited with ${code}`)));
+    });
+    const body = generateCorpus({ count: 1, seed: 11, size: SIZES['1k'] })[0]!;
+    const started = performance.now();
+    const load = await runSmtpLoad({ host: '127.0.0.1', port, from: 'load@bench.example', to: 'someone@sink.example', body, sessions: 20, messages, reuse: true });
+    if (load.failed > 0) throw new Error(`postline refused ${load.failed} messages: ${JSON.stringify(load.errors)}`);
+    const socket = join(dir, 'data', 'control.sock');
+    for (;;) {
+      const answer = await controlRequest(socket, { op: 'queue-list' });
+      if (answer?.ok && (answer.items as unknown[]).length === 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const rate = messages / seconds;
+    const perMessage = dns.queries() / messages;
+    ctx.recordResult('relay/accept+deliver 1KB msg/s', Math.round(rate), 'msg/s');
+    ctx.recordResult('relay/dns queries per delivered message', +perMessage.toFixed(4), 'queries', false);
+    console.log(
+      formatTable([
+        { figure: `messages accepted over SMTP and relayed to ${sink.kind}`, value: messages },
+        { figure: 'accept + relay, msg/s (queue empty at the end)', value: Math.round(rate) },
+        { figure: 'accept only, msg/s', value: Math.round(load.rate) },
+        { figure: 'DNS queries in total / per delivered message', value: `${dns.queries()} / ${perMessage.toFixed(4)}` },
+      ]),
+    );
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    sink.close();
+    dns.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
