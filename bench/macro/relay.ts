@@ -118,7 +118,7 @@ export async function run(ctx: BenchContext): Promise<void> {
       '',
     ].join('\n'),
   );
-  const child = spawn(process.execPath, [cli, 'serve', '--config', config], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...(process.env.POSTLINE_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.POSTLINE_BENCH_PROFILE}`] : []), cli, 'serve', '--config', config], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const port = await new Promise<number>((resolve, reject) => {
       let buf = '';

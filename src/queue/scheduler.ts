@@ -74,8 +74,15 @@ interface Verdicts {
 
 export class QueueScheduler {
   private readonly opts: SchedulerOptions;
-  /** id → when it is due (ms). */
-  private readonly due = new Map<string, number>();
+  /**
+   * Due now, in arrival order. A queue rather than a scan of everything
+   * queued: under load thousands of messages wait here, and choosing the next
+   * one must not cost more as the queue grows.
+   */
+  private ready: string[] = [];
+  private readonly readySet = new Set<string>();
+  /** Not due yet: id → when (ms). Scanned only when it changes or its timer fires. */
+  private readonly later = new Map<string, number>();
   private readonly running = new Map<string, Promise<void>>();
   private timer: object | null = null;
   private timerAt = Infinity;
@@ -87,22 +94,22 @@ export class QueueScheduler {
 
   /** Picks up what the store already holds (after a restart: everything not finished). */
   start(): void {
-    for (const item of this.opts.store.queueItems()) this.due.set(item.id, item.nextAttempt);
-    this.arm();
+    for (const item of this.opts.store.queueItems().sort((a, b) => a.nextAttempt - b.nextAttempt)) this.schedule(item.id, item.nextAttempt);
+    this.pump();
   }
 
   /** A message was just queued (its record is durable): try it now. */
   kick(id: string): void {
     if (this.stopped) return;
-    this.due.set(id, 0);
-    this.arm();
+    this.schedule(id, 0);
+    this.pump();
   }
 
   /** `postline queue flush`: everything is due now. Returns how many messages are queued. */
   flush(): number {
-    for (const item of this.opts.store.queueItems()) this.due.set(item.id, 0);
-    this.arm();
-    return this.due.size + this.running.size;
+    for (const item of this.opts.store.queueItems()) this.schedule(item.id, 0);
+    this.pump();
+    return this.ready.length + this.later.size + this.running.size;
   }
 
   /** `postline queue delete ID`: drops the message without a bounce (like postsuper -d). */
@@ -110,7 +117,8 @@ export class QueueScheduler {
     await this.running.get(id);
     const item = this.opts.store.queueItem(id);
     if (!item) return false;
-    this.due.delete(id);
+    this.later.delete(id);
+    if (this.readySet.delete(id)) this.ready = this.ready.filter((r) => r !== id);
     await this.opts.store.recordQueueDone(
       id,
       item.pending.map((r) => [r, 'deleted', 'deleted by the administrator']),
@@ -131,46 +139,68 @@ export class QueueScheduler {
     await Promise.all([...this.running.values()]);
   }
 
-  /** One timer, set for the earliest due message. */
-  private arm(): void {
+  private schedule(id: string, at: number): void {
+    if (at <= this.opts.clock.now()) {
+      this.later.delete(id);
+      if (!this.readySet.has(id)) {
+        this.readySet.add(id);
+        this.ready.push(id);
+      }
+      return;
+    }
+    this.later.set(id, at);
+    this.armTimer();
+  }
+
+  /** One timer, for the earliest message not due yet. */
+  private armTimer(): void {
     if (this.stopped) return;
     let earliest = Infinity;
-    for (const at of this.due.values()) if (at < earliest) earliest = at;
-    if (earliest === Infinity || earliest >= this.timerAt) return;
+    for (const at of this.later.values()) if (at < earliest) earliest = at;
+    if (earliest === this.timerAt) return;
     if (this.timer) this.opts.clock.clearTimeout(this.timer);
+    this.timer = null;
     this.timerAt = earliest;
-    const delay = Math.max(0, earliest - this.opts.clock.now());
+    if (earliest === Infinity) return;
     this.timer = this.opts.clock.setTimeout(() => {
       this.timer = null;
       this.timerAt = Infinity;
-      this.runDue();
-    }, delay);
+      const now = this.opts.clock.now();
+      const due = [...this.later].filter(([, at]) => at <= now).sort((a, b) => a[1] - b[1]);
+      for (const [id] of due) this.schedule(id, 0);
+      this.armTimer();
+      this.pump();
+    }, Math.max(0, earliest - this.opts.clock.now()));
     // Never keep the process alive just for a retry hours away.
     (this.timer as { unref?(): unknown }).unref?.();
   }
 
-  private runDue(): void {
+  /** Starts due messages while fewer than `concurrency` are being delivered. */
+  private pump(): void {
     if (this.stopped) return;
-    const now = this.opts.clock.now();
     const limit = this.opts.concurrency ?? DEFAULT_CONCURRENCY;
-    const ready = [...this.due].filter(([id, at]) => at <= now && !this.running.has(id)).sort((a, b) => a[1] - b[1]);
-    for (const [id] of ready) {
-      if (this.running.size >= limit) break;
-      this.due.delete(id);
+    let skipped: string[] | null = null;
+    while (this.running.size < limit && this.ready.length > 0) {
+      const id = this.ready.shift()!;
+      this.readySet.delete(id);
+      if (this.running.has(id)) {
+        // Kicked again while its attempt runs (a flush): try it once more afterwards.
+        (skipped ??= []).push(id);
+        continue;
+      }
       const run = this.attempt(id)
         .catch((err: unknown) => {
           // A store failure (disk full, say): keep the message and try again after the first retry delay.
           this.opts.logger.error({ err, queueId: id }, 'delivery attempt failed; will retry');
-          if (this.opts.store.queueItem(id)) this.due.set(id, this.opts.clock.now() + (this.opts.retryMs[0] ?? 60_000));
+          if (this.opts.store.queueItem(id)) this.schedule(id, this.opts.clock.now() + (this.opts.retryMs[0] ?? 60_000));
         })
         .finally(() => {
           this.running.delete(id);
-          this.arm();
-          if (this.due.size > 0) this.runDue();
+          this.pump();
         });
       this.running.set(id, run);
     }
-    this.arm();
+    if (skipped) for (const id of skipped) this.schedule(id, 0);
   }
 
   private async attempt(id: string): Promise<void> {
@@ -278,7 +308,7 @@ export class QueueScheduler {
       const delay = delays.length > 0 ? delays[Math.min(attempts - 1, delays.length - 1)]! : 60_000;
       const next = now + delay;
       await this.opts.store.recordQueueAttempt(item.id, attempts, next, v.deferred);
-      this.due.set(item.id, next);
+      this.schedule(item.id, next);
       log.info({ queueId: item.id, recipients: v.deferred.map(([r]) => r), attempts, retryInMs: delay, reason: v.deferred[0]![1] }, 'deferred');
     }
   }

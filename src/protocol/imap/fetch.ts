@@ -184,6 +184,11 @@ export async function fetch(ctx: FetchContext, sel: SelectedFolder, cmd: FetchCo
           continue;
         }
         renderFull(out, sel, p, i, s, raw, mime, seenNow);
+        // Written as it fills, not once per batch: the socket has the first bytes while the rest is rendered.
+        if (out.queuedBytes >= threshold) {
+          await out.flushWhenFull(threshold);
+          if (out.isStopped) break;
+        }
       }
       await out.flushWhenFull(threshold);
       if (out.isStopped) break;

@@ -1,9 +1,12 @@
 /**
  * The output side of an IMAP session. Responses are queued as text and as
- * buffers (message bodies go out as the Buffers the store returned, never
- * copied into one big string) and written together at the end of the
- * current run of microtasks, so the replies to a burst of pipelined commands
- * leave in one write. A producer of many bytes (FETCH) calls
+ * buffers (message bodies as the Buffers the store returned, never turned
+ * into strings) and written together at the end of the current run of
+ * microtasks, so the replies to a burst of pipelined commands leave in one
+ * write. A flush that mixes text and buffers copies them into one Buffer:
+ * a memcpy of a few hundred KB is much cheaper than handing the socket
+ * two or three small chunks per message (each chunk costs a Writable entry
+ * and an iovec; a FETCH of 10,000 bodies would be 30,000 of them). A producer of many bytes (FETCH) calls
  * `flushWhenFull()` as it goes: it writes what is queued once there is
  * enough of it and waits while the socket is backed up ('drain'), so a slow
  * reader holds at most a few hundred KB of ours.
@@ -13,7 +16,8 @@ import type { Duplex } from 'node:stream';
 export class Output {
   private socket: Duplex;
   private text = '';
-  private parts: Buffer[] = [];
+  /** Queued text and bytes in order, once bytes are queued; `text` is what follows the last part. */
+  private parts: (string | Buffer)[] = [];
   private queued = 0;
   private scheduled = false;
   /** Set when the connection is gone or ending: everything is dropped. */
@@ -33,6 +37,11 @@ export class Output {
     return this.queued + this.socket.writableLength;
   }
 
+  /** Bytes queued here, not yet handed to the socket. */
+  get queuedBytes(): number {
+    return this.queued;
+  }
+
   get needsDrain(): boolean {
     return this.socket.writableNeedDrain;
   }
@@ -49,7 +58,7 @@ export class Output {
   pushBytes(bytes: Buffer): void {
     if (this.stopped || bytes.length === 0) return;
     if (this.text.length > 0) {
-      this.parts.push(Buffer.from(this.text, 'utf8'));
+      this.parts.push(this.text);
       this.text = '';
     }
     this.parts.push(bytes);
@@ -67,14 +76,15 @@ export class Output {
       if (text.length > 0) this.socket.write(text, 'utf8');
       return;
     }
-    if (text.length > 0) parts.push(Buffer.from(text, 'utf8'));
-    if (parts.length === 1) {
-      this.socket.write(parts[0]!);
+    if (text.length > 0) parts.push(text);
+    const chunks = joinParts(parts);
+    if (chunks.length === 1) {
+      this.socket.write(chunks[0]!);
       return;
     }
     // One writev for the lot (net.Socket implements _writev).
     this.socket.cork();
-    for (const p of parts) this.socket.write(p);
+    for (const c of chunks) this.socket.write(c);
     this.socket.uncork();
   }
 
@@ -122,4 +132,48 @@ export class Output {
       if (this.scheduled) this.flush();
     });
   }
+}
+
+/** Buffers at least this large go to the socket as they are; smaller parts are copied together. */
+const COPY_MAX_BYTES = 64 * 1024;
+
+/**
+ * The parts as few Buffers (text as UTF-8): runs of text and small buffers
+ * copied into one, large buffers (a big message) passed through uncopied.
+ */
+function joinParts(parts: (string | Buffer)[]): Buffer[] {
+  const out: Buffer[] = [];
+  let start = 0;
+  let bytes = 0;
+  const copyRun = (end: number): void => {
+    if (end === start) return;
+    if (end - start === 1 && typeof parts[start] !== 'string') {
+      out.push(parts[start] as Buffer);
+      return;
+    }
+    const buf = Buffer.allocUnsafe(bytes);
+    let at = 0;
+    for (let k = start; k < end; k++) {
+      const p = parts[k]!;
+      if (typeof p === 'string') at += buf.write(p, at, 'utf8');
+      else {
+        buf.set(p, at);
+        at += p.length;
+      }
+    }
+    out.push(buf);
+  };
+  for (let k = 0; k < parts.length; k++) {
+    const p = parts[k]!;
+    if (typeof p !== 'string' && p.length >= COPY_MAX_BYTES) {
+      copyRun(k);
+      out.push(p);
+      start = k + 1;
+      bytes = 0;
+      continue;
+    }
+    bytes += typeof p === 'string' ? Buffer.byteLength(p, 'utf8') : p.length;
+  }
+  copyRun(parts.length);
+  return out;
 }

@@ -84,7 +84,6 @@ class Evaluator {
     const live = this.sel.live;
     const flags = live.flags[m.slot]!;
     const has = (bit: number): Tri => ((flags & bit) !== 0 ? TRUE : FALSE);
-    const not = (t: Tri): Tri => (t === UNKNOWN ? UNKNOWN : t === TRUE ? FALSE : TRUE);
     switch (key.key) {
       case 'ALL':
         return TRUE;
@@ -209,6 +208,10 @@ class Evaluator {
   }
 }
 
+function not(t: Tri): Tri {
+  return t === UNKNOWN ? UNKNOWN : t === TRUE ? FALSE : TRUE;
+}
+
 function compareDay(op: 'BEFORE' | 'ON' | 'SINCE', day: number, ref: number): Tri {
   const ok = op === 'BEFORE' ? day < ref : op === 'ON' ? day === ref : day >= ref;
   return ok ? TRUE : FALSE;
@@ -220,13 +223,28 @@ export async function search(ctx: SearchContext, sel: SelectedFolder, cmd: Searc
   const liveSlots = sel.liveSlots();
   const matched: number[] = [];
   const undecided: Message[] = [];
+  const flagMask = flagTest(cmd.criteria);
+  if (flagMask !== null) {
+    // A flag key or its negation (SEEN, UNSEEN, DELETED, …), the common client query: one pass over the flags array.
+    const flags = sel.live.flags;
+    const want = flagMask.set ? flagMask.bit : 0;
+    for (let i = 0; i < sel.count; i++) {
+      const slot = liveSlots[i]!;
+      if (slot >= 0 && (flags[slot]! & flagMask.bit) === want) matched.push(i);
+    }
+    return cmd.uid ? matched.map((i) => sel.uidAt(i + 1)) : matched.map((i) => i + 1);
+  }
+  // One object reused for the first pass; only undecided messages keep theirs.
+  const m: Message = { msn: 0, uid: 0, slot: 0 };
   for (let i = 0; i < sel.count; i++) {
     const slot = liveSlots[i]!;
     if (slot < 0) continue;
-    const m: Message = { msn: i + 1, uid: sel.uidAt(i + 1), slot };
+    m.msn = i + 1;
+    m.uid = sel.uidAt(i + 1);
+    m.slot = slot;
     const t = evaluator.evaluate(cmd.criteria, m, null);
     if (t === TRUE) matched.push(i);
-    else if (t === UNKNOWN) undecided.push(m);
+    else if (t === UNKNOWN) undecided.push({ ...m });
   }
   if (undecided.length > 0) {
     const hits = await searchContent(ctx, sel, evaluator, cmd.criteria, undecided);
@@ -287,6 +305,40 @@ async function searchContent(ctx: SearchContext, sel: SelectedFolder, evaluator:
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** The flag bit a key tests and whether it wants it set, for a lone system-flag key (or NOT of one); null for anything else. */
+function flagTest(key: SearchKey): { bit: number; set: boolean } | null {
+  switch (key.key) {
+    case 'ANSWERED':
+      return { bit: FLAG_BITS.answered, set: true };
+    case 'DELETED':
+      return { bit: FLAG_BITS.deleted, set: true };
+    case 'DRAFT':
+      return { bit: FLAG_BITS.draft, set: true };
+    case 'FLAGGED':
+      return { bit: FLAG_BITS.flagged, set: true };
+    case 'SEEN':
+      return { bit: FLAG_BITS.seen, set: true };
+    case 'UNANSWERED':
+      return { bit: FLAG_BITS.answered, set: false };
+    case 'UNDELETED':
+      return { bit: FLAG_BITS.deleted, set: false };
+    case 'UNDRAFT':
+      return { bit: FLAG_BITS.draft, set: false };
+    case 'UNFLAGGED':
+      return { bit: FLAG_BITS.flagged, set: false };
+    case 'UNSEEN':
+      return { bit: FLAG_BITS.seen, set: false };
+    case 'NOT': {
+      const inner = flagTest(key.operand);
+      return inner === null ? null : { bit: inner.bit, set: !inner.set };
+    }
+    case 'AND':
+      return key.operands.length === 1 ? flagTest(key.operands[0]!) : null;
+    default:
+      return null;
+  }
+}
 
 /** Whether a key needs the message's bytes (header or body text), not just its stored structure. */
 function needsBytes(key: SearchKey): boolean {
