@@ -500,7 +500,30 @@ export class Pop3Session {
   /** RETR (lines null) or TOP. */
   private retrieve(msg: number, lines: number | null): void {
     const i = this.slot(msg);
-    if (i !== null) this.run(this.sendMessage(i, lines));
+    if (i === null) return;
+    const ready = lines === null ? this.readAhead.get(i) : undefined;
+    if (ready !== undefined && ready.length <= POP3_LIMITS.bodySliceBytes && !this.socket.writableNeedDrain) return this.sendReady(i, ready);
+    this.run(this.sendMessage(i, lines));
+  }
+
+  /**
+   * RETR of a message already read ahead and small enough to go out as one
+   * slice, with the socket not backed up: the same bytes as sendMessage, but
+   * synchronously, so a pipelined burst of RETRs is answered in one pass of
+   * the pump loop instead of a chain of promises per message. Backpressure
+   * is the pump's: it stops taking lines once enough output is queued.
+   */
+  private sendReady(i: number, message: Buffer): void {
+    if (this.ending) return;
+    const md = this.maildrop!;
+    this.readAhead.delete(i);
+    this.lastRead = i;
+    this.send(Replies.retr(md.octets(i)));
+    const stuffer = new DotStuffer();
+    for (const piece of stuffer.push(message)) this.queue(piece);
+    this.queue(stuffer.end());
+    md.markRetrieved(i);
+    if (this.outputBytes >= POP3_LIMITS.bodySliceBytes) this.flush();
   }
 
   private async sendMessage(i: number, lines: number | null): Promise<void> {
@@ -508,8 +531,13 @@ export class Pop3Session {
     const uid = md.uid(i);
     let message: Buffer;
     try {
-      message = this.readAhead.get(i) ?? (await this.readSequential(i));
-      this.readAhead.delete(i);
+      const ready = this.readAhead.get(i);
+      if (ready !== undefined) {
+        this.readAhead.delete(i);
+        // Still sequential: the read after the last read-ahead message is a read-ahead again, not a single read.
+        this.lastRead = i;
+      }
+      message = ready ?? (await this.readSequential(i));
     } catch (err) {
       // Another client (IMAP) may have expunged it since our snapshot.
       const gone = isPostlineError(err, 'ERR_MESSAGE_NOT_FOUND') || isPostlineError(err, 'ERR_MAILBOX_NOT_FOUND');
