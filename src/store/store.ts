@@ -27,6 +27,11 @@ import { Mailboxes, folderKey, type Change, type MessageMeta } from './mailbox/m
 import { QueueIndex, type QueueAttemptMeta, type QueueDoneMeta, type QueueEntryMeta, type QueueItem, type QueueOutcome } from './queue-index.js';
 
 export const DEFAULT_FOLDERS = ['INBOX', 'Sent', 'Drafts', 'Trash', 'Junk'] as const;
+
+/** readMimeInfo: messages parsed in the worker pool (one task) from this many on; fewer are parsed inline. */
+const PARSE_IN_POOL_MIN = 16;
+/** Parsed MIME structures kept in memory (~1–2 KB each as objects). */
+const MIME_CACHE_ENTRIES = 20_000;
 const SPECIAL_USE: Record<string, string> = { Sent: '\\Sent', Drafts: '\\Drafts', Trash: '\\Trash', Junk: '\\Junk' };
 
 export interface StoreOptions {
@@ -475,12 +480,42 @@ export class Store {
    * for records written before the structure was stored.
    */
   async readMimeInfo(owner: string, name: string, uids: readonly number[]): Promise<(MimeInfo | null)[]> {
-    const records = await this.readRecords(owner, name, uids);
-    return records.map((r) => {
-      if (!r) return null;
-      const header = this.checkedHeader(r.buf, r.loc);
-      return unpackMime(r.buf.subarray(RECORD_HEADER_SIZE, RECORD_HEADER_SIZE + header.metaLen)) ?? parseMessage(this.bodyOf(r.buf, r.loc, r.box, r.uid));
+    const folder = this.requireFolder(owner.toLowerCase(), name);
+    const out: (MimeInfo | null)[] = new Array(uids.length).fill(null);
+    const missing: number[] = [];
+    uids.forEach((uid, at) => {
+      const hit = this.mimeCache.get(`${folder.box}:${uid}`);
+      if (hit) out[at] = hit;
+      else missing.push(at);
     });
+    if (missing.length === 0) return out;
+    const records = await this.readRecords(owner, name, missing.map((at) => uids[at]!));
+    const toParse: { at: number; body: Buffer }[] = [];
+    records.forEach((r, k) => {
+      if (!r) return;
+      const header = this.checkedHeader(r.buf, r.loc);
+      const stored = unpackMime(r.buf.subarray(RECORD_HEADER_SIZE, RECORD_HEADER_SIZE + header.metaLen));
+      if (stored) out[missing[k]!] = stored;
+      else toParse.push({ at: missing[k]!, body: this.bodyOf(r.buf, r.loc, r.box, r.uid) });
+    });
+    const parsed =
+      toParse.length >= PARSE_IN_POOL_MIN && this.pool ? await this.pool.run('parseMime', { bodies: toParse.map((t) => t.body) }) : toParse.map((t) => parseMessage(t.body));
+    toParse.forEach((t, k) => (out[t.at] = parsed[k]!));
+    for (const at of missing) if (out[at]) this.rememberMime(`${folder.box}:${uids[at]}`, out[at]!);
+    return out;
+  }
+
+  /**
+   * MIME structures parsed on first use, kept for the messages clients look
+   * at (a box and a uid never name another message, so nothing goes stale).
+   * Parsing at delivery instead cost the 1 KB append rate more than half
+   * (see docs/decisions.md).
+   */
+  private readonly mimeCache = new Map<string, MimeInfo>();
+
+  private rememberMime(key: string, info: MimeInfo): void {
+    this.mimeCache.set(key, info);
+    while (this.mimeCache.size > MIME_CACHE_ENTRIES) this.mimeCache.delete(this.mimeCache.keys().next().value!);
   }
 
   private async readRecords(owner: string, name: string, uids: readonly number[]): Promise<({ buf: Buffer; loc: Location; box: number; uid: number } | null)[]> {

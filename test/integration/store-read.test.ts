@@ -25,7 +25,7 @@ test('readMessages reads many messages in one go, in the order asked, null for u
   }
 });
 
-test('the MIME structure is stored with each message at delivery, survives reopening, and equals a fresh parse', async () => {
+test('readMimeInfo gives the MIME structure of each message (parsed on first use, in the pool for batches), the same after reopening', async () => {
   const dir = tempDir();
   const body = Buffer.from(
     'From: "Ivanov, Ivan" <ivanov@example.org>\r\nTo: kozlov@example.com\r\nSubject: =?utf-8?B?0J/RgNC40LLQtdGC?=\r\nMessage-ID: <1@x>\r\n' +
@@ -49,6 +49,22 @@ test('the MIME structure is stored with each message at delivery, survives reope
     await store.close();
     store = await openTestStore(dir.path);
     await check();
+  } finally {
+    await store.close();
+    dir.remove();
+  }
+});
+
+test('readMimeInfo of a large batch (parsed in the worker pool) equals parsing each message', async () => {
+  const dir = tempDir();
+  const store = await openTestStore(dir.path);
+  try {
+    for (let i = 0; i < 40; i++) await store.deliver({ recipients: ['kozlov@example.com'], body: sampleMessage(i) });
+    const uids = Array.from({ length: 40 }, (_, i) => i + 1);
+    const infos = await store.readMimeInfo('kozlov@example.com', 'INBOX', uids);
+    infos.forEach((info, i) => assert.deepEqual(info, parseMessage(sampleMessage(i))));
+    // Second call: from the cache, same answers.
+    assert.deepEqual(await store.readMimeInfo('kozlov@example.com', 'INBOX', uids), infos);
   } finally {
     await store.close();
     dir.remove();

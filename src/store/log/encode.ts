@@ -12,8 +12,8 @@
  */
 import { Packr } from 'msgpackr';
 import { compressSync } from '../../core/native.js';
-import { parseMessage, type MimeInfo } from '../../codec/mime/index.js';
-import { frameRecord, FLAG_COMPRESSED, RECORD_HEADER_SIZE, RecordType } from './record.js';
+import type { MimeInfo } from '../../codec/mime/index.js';
+import { frameRecord, FLAG_COMPRESSED, RECORD_HEADER_SIZE } from './record.js';
 
 /**
  * One batch. For record i, index[i*5 .. i*5+4] = type, meta start, meta end,
@@ -45,10 +45,9 @@ export function packMeta(meta: Record<string, unknown>): Uint8Array {
 
 /**
  * The meta section of a record is one msgpack value — or, for message
- * records, two: the meta, then the message's MIME structure (ENVELOPE and
- * BODYSTRUCTURE material, parsed once by the encoder at delivery). Replay
- * and most reads want only the first; IMAP FETCH reads the second without
- * decompressing or parsing the body.
+ * records written by one development build, two: the meta, then the
+ * message's MIME structure. Replay and most reads want only the first.
+ * (Parsing at delivery was dropped: see docs/decisions.md.)
  */
 export function unpackMeta<T>(bytes: Uint8Array): T {
   let first: unknown;
@@ -98,8 +97,7 @@ export function encodeBatch(input: EncodeBatchInput): EncodeBatchOutput {
       }
     }
     blobs[i] = blob;
-    let meta: Uint8Array = metas.subarray(index[k + 1]!, index[k + 2]!);
-    if (index[k] === RecordType.message && bodyEnd > bodyStart) meta = withMime(meta, bodies.subarray(bodyStart, bodyEnd));
+    const meta = metas.subarray(index[k + 1]!, index[k + 2]!);
     metaParts[i] = meta;
     total += RECORD_HEADER_SIZE + meta.length + (blob ? blob.length : 0);
   }
@@ -110,14 +108,5 @@ export function encodeBatch(input: EncodeBatchInput): EncodeBatchOutput {
     const k = i * INDEX_STRIDE;
     at += frameRecord(out, at, index[k]!, flags[i]!, metaParts[i]!, blobs[i]!, input.salt);
   }
-  return out;
-}
-
-/** Appends the message's packed MIME structure to its packed meta (see unpackMime). */
-function withMime(meta: Uint8Array, raw: Buffer): Uint8Array {
-  const mime = packr.pack(parseMessage(raw));
-  const out = Buffer.allocUnsafe(meta.length + mime.length);
-  out.set(meta, 0);
-  out.set(mime, meta.length);
   return out;
 }
