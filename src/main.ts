@@ -70,7 +70,7 @@ export function buildServices(config: Readonly<Config>, deps: ServiceDeps, runni
   // One DNS cache for PTR checks and MX lookups.
   const resolver = createResolver(config.dns, clock);
   const policy = new MailPolicy({ config, users: deps.users, popBeforeSmtp, trusted: NetworkList.parse(config.relay.trustedNetworks), resolver });
-  const outbound = outboundService(config, deps, clock, policy, resolver);
+  const outbound = outboundService(config, deps, clock, policy, resolver, running);
   const intake = new Intake(deps.store, () => clock.now(), (id) => outbound.scheduler.kick(id));
   // First in the list: started before the listeners, stopped after them.
   const services: Service[] = [outbound.service];
@@ -301,7 +301,14 @@ function imapService(kind: (typeof IMAP_KINDS)[number], listen: { host: string; 
  * The outbound side: the queue runner (routing, SMTP/webhook delivery,
  * retries, bounces) and the control socket `postline queue …` talks to.
  */
-function outboundService(config: Readonly<Config>, deps: ServiceDeps, clock: Clock, policy: MailPolicy, resolver: DnsResolver): { service: Service; scheduler: QueueScheduler } {
+function outboundService(
+  config: Readonly<Config>,
+  deps: ServiceDeps,
+  clock: Clock,
+  policy: MailPolicy,
+  resolver: DnsResolver,
+  running: RunningListeners,
+): { service: Service; scheduler: QueueScheduler } {
   const logger = deps.logger.child({ component: 'queue' });
   const store = deps.store;
   const transport = new DestinationPool({ clock, localHostname: config.hostname });
@@ -334,6 +341,12 @@ function outboundService(config: Readonly<Config>, deps: ServiceDeps, clock: Clo
     maxQueueLifetimeMs: config.delivery.maxQueueLifetimeMs,
     clock,
     logger,
+    isSelf: (ip, port) => {
+      const own = running.addresses.smtp;
+      if (!own || own.port !== port) return false;
+      // A listener on 0.0.0.0 / :: answers on every local address; loopback is always one of them.
+      return own.host === ip || ((own.host === '0.0.0.0' || own.host === '::') && (ip.startsWith('127.') || ip === '::1'));
+    },
   });
   const control = async (request: ControlRequest): Promise<ControlResponse> => {
     switch (request.op) {

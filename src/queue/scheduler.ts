@@ -60,6 +60,8 @@ export interface SchedulerOptions {
   logger: Logger;
   /** Messages being delivered at once. */
   concurrency?: number;
+  /** Whether ip:port is one of our own SMTP listeners (an MX pointing back at us would loop). */
+  isSelf?: (ip: string, port: number) => boolean;
 }
 
 const DEFAULT_CONCURRENCY = 20;
@@ -255,6 +257,11 @@ export class QueueScheduler {
     let last: DeliveryResult | null = null;
     for (const host of hosts) {
       for (const ip of host.addresses) {
+        if (this.opts.isSelf?.(ip, host.port)) {
+          // Postfix: "mail for X loops back to myself". The domain is not ours, yet its MX is us: a configuration error, never a loop.
+          for (const r of message.recipients) v.bounced.push({ recipient: r, action: 'failed', status: '5.4.6', diagnostic: `X-Postline; mail for ${r.slice(r.lastIndexOf('@') + 1)} loops back to myself (${host.name})` });
+          return;
+        }
         const result = await this.opts.transport.deliver({ host: host.name, port: host.port, ip }, message);
         last = result;
         const unanswered = result.failure !== null && ['connect', 'greeting', 'helo', 'starttls'].includes(result.failure.stage) && result.failure.status === 'temporary';
