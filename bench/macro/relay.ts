@@ -5,12 +5,14 @@
  * answers the MX/A queries and counts them, so the figure "DNS queries per
  * delivered message" shows the cache at work (→ 0 for a hot domain).
  *
- * Not measured yet: Postfix itself relaying the same load to the same sink
- * (the issue's ≥ 3× comparison needs a Postfix instance configured as a relay).
+ * Side by side, when Postfix is installed and we are root: a Postfix
+ * instance of its own (config, queue and data under a temp dir) relaying the
+ * same load from the same generator to the same sink (relayhost), measured
+ * the same way: from the first message sent until its queue is empty.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server as NetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,6 +100,87 @@ async function startSink(): Promise<{ port: number; kind: string; close(): void 
   return { ...(await startOwnSink()), kind: 'a minimal sink (smtp-sink not installed)' };
 }
 
+const POSTFIX = '/usr/sbin/postfix';
+
+/** A throwaway Postfix relay: listens on `port`, relays everything to 127.0.0.1:`sinkPort`. Null when it cannot run here. */
+async function startPostfixRelay(dir: string, port: number, sinkPort: number): Promise<{ empty(): boolean; stop(): void } | null> {
+  if (!existsSync(POSTFIX) || process.getuid?.() !== 0) return null;
+  const etc = join(dir, 'etc');
+  const data = join(dir, 'data');
+  for (const d of [etc, join(dir, 'spool'), data]) mkdirSync(d, { recursive: true });
+  for (const f of ['master.cf', 'dynamicmaps.cf', 'postfix-files']) if (existsSync(`/etc/postfix/${f}`)) copyFileSync(`/etc/postfix/${f}`, join(etc, f));
+  const master = readFileSync(join(etc, 'master.cf'), 'utf8').replace(/^smtp\s+inet\s.*smtpd$/m, `127.0.0.1:${port} inet n - n - - smtpd`);
+  writeFileSync(join(etc, 'master.cf'), master);
+  writeFileSync(
+    join(etc, 'main.cf'),
+    [
+      'compatibility_level = 3.6',
+      `queue_directory = ${dir}/spool`,
+      `data_directory = ${data}`,
+      `meta_directory = ${etc}`,
+      'myhostname = pf.bench.example',
+      'mydestination =',
+      'inet_interfaces = 127.0.0.1',
+      'inet_protocols = ipv4',
+      'mynetworks = 127.0.0.0/8',
+      `relayhost = [127.0.0.1]:${sinkPort}`,
+      `maillog_file = ${dir}/maillog`,
+      `maillog_file_prefixes = ${dir}`,
+      '',
+    ].join('\n'),
+  );
+  chmodSync(dir, 0o755);
+  const pf = execFileSync('id', ['-u', 'postfix']).toString().trim();
+  chownSync(data, Number(pf), Number(execFileSync('id', ['-g', 'postfix']).toString().trim()));
+  try {
+    execFileSync(POSTFIX, ['-c', etc, 'start'], { stdio: 'ignore' });
+  } catch {
+    return null;
+  }
+  for (let i = 0; i < 50; i++) {
+    const up = await new Promise<boolean>((resolve) => {
+      const probe = createServer();
+      probe.once('error', () => resolve(true)); // in use: Postfix listens
+      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(false)));
+    });
+    if (up) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    empty: () => execFileSync('/usr/sbin/postqueue', ['-c', etc, '-p']).toString().includes('Mail queue is empty'),
+    stop: () => {
+      try {
+        execFileSync(POSTFIX, ['-c', etc, 'stop'], { stdio: 'ignore' });
+      } catch {
+        // already gone
+      }
+    },
+  };
+}
+
+/** The port written into the instance's master.cf. */
+async function postfixPort(dir: string): Promise<number> {
+  const m = /^127\.0\.0\.1:(\d+) inet/m.exec(readFileSync(join(dir, 'etc', 'master.cf'), 'utf8'));
+  if (!m) throw new Error('no listener in the Postfix master.cf');
+  return Number(m[1]);
+}
+
+async function freeTcpPort(): Promise<number> {
+  const probe = createServer();
+  const port = await new Promise<number>((r) => probe.listen(0, '127.0.0.1', () => r((probe.address() as { port: number }).port)));
+  await new Promise((r) => probe.close(r));
+  return port;
+}
+
+/** Sends the load, then waits until `empty()`; msg/s over the whole time. */
+async function relayRate(port: number, body: Buffer, messages: number, empty: () => Promise<boolean> | boolean): Promise<{ rate: number; acceptRate: number }> {
+  const started = performance.now();
+  const load = await runSmtpLoad({ host: '127.0.0.1', port, from: 'load@bench.example', to: 'someone@sink.example', body, sessions: 20, messages, reuse: true });
+  if (load.failed > 0) throw new Error(`${load.failed} messages refused: ${JSON.stringify(load.errors)}`);
+  while (!(await empty())) await new Promise((r) => setTimeout(r, 50));
+  return { rate: messages / ((performance.now() - started) / 1000), acceptRate: load.rate };
+}
+
 export async function run(ctx: BenchContext): Promise<void> {
   const messages = ctx.quick ? 500 : 5000;
   const dns = await startDns();
@@ -131,28 +214,35 @@ export async function run(ctx: BenchContext): Promise<void> {
       child.once('exit', (code) => reject(new Error(`postline exited with ${code}`)));
     });
     const body = generateCorpus({ count: 1, seed: 11, size: SIZES['1k'] })[0]!;
-    const started = performance.now();
-    const load = await runSmtpLoad({ host: '127.0.0.1', port, from: 'load@bench.example', to: 'someone@sink.example', body, sessions: 20, messages, reuse: true });
-    if (load.failed > 0) throw new Error(`postline refused ${load.failed} messages: ${JSON.stringify(load.errors)}`);
     const socket = join(dir, 'data', 'control.sock');
-    for (;;) {
+    const ours = await relayRate(port, body, messages, async () => {
       const answer = await controlRequest(socket, { op: 'queue-list' });
-      if (answer?.ok && (answer.items as unknown[]).length === 0) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const seconds = (performance.now() - started) / 1000;
-    const rate = messages / seconds;
+      return !!answer?.ok && (answer.items as unknown[]).length === 0;
+    });
     const perMessage = dns.queries() / messages;
-    ctx.recordResult('relay/accept+deliver 1KB msg/s', Math.round(rate), 'msg/s');
+    ctx.recordResult('relay/postline accept+deliver 1KB msg/s', Math.round(ours.rate), 'msg/s');
     ctx.recordResult('relay/dns queries per delivered message', +perMessage.toFixed(4), 'queries', false);
-    console.log(
-      formatTable([
-        { figure: `messages accepted over SMTP and relayed to ${sink.kind}`, value: messages },
-        { figure: 'accept + relay, msg/s (queue empty at the end)', value: Math.round(rate) },
-        { figure: 'accept only, msg/s', value: Math.round(load.rate) },
-        { figure: 'DNS queries in total / per delivered message', value: `${dns.queries()} / ${perMessage.toFixed(4)}` },
-      ]),
-    );
+    const rows: Record<string, string | number>[] = [
+      { figure: `postline: ${messages} × 1 KB accepted over SMTP and relayed (MX lookup) to ${sink.kind}, msg/s`, value: Math.round(ours.rate) },
+      { figure: 'postline: accept only, msg/s', value: Math.round(ours.acceptRate) },
+      { figure: 'postline: DNS queries in total / per delivered message', value: `${dns.queries()} / ${perMessage.toFixed(4)}` },
+    ];
+    const pfDir = mkdtempSync(join(tmpdir(), 'postline-bench-postfix-'));
+    const postfix = ctx.quick ? null : await startPostfixRelay(pfDir, await freeTcpPort(), sink.port);
+    try {
+      if (postfix) {
+        const theirs = await relayRate(await postfixPort(pfDir), body, messages, () => postfix.empty());
+        ctx.recordResult('relay/postfix accept+deliver 1KB msg/s', Math.round(theirs.rate), 'msg/s');
+        rows.push({ figure: 'Postfix (relayhost = the same sink), same generator, msg/s', value: Math.round(theirs.rate) });
+        rows.push({ figure: 'postline ÷ Postfix', value: (ours.rate / theirs.rate).toFixed(2) });
+      } else {
+        rows.push({ figure: 'Postfix relay', value: ctx.quick ? 'skipped (--quick)' : 'not available (needs postfix installed and root)' });
+      }
+    } finally {
+      postfix?.stop();
+      rmSync(pfDir, { recursive: true, force: true });
+    }
+    console.log(formatTable(rows));
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
