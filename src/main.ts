@@ -311,7 +311,8 @@ function outboundService(
 ): { service: Service; scheduler: QueueScheduler } {
   const logger = deps.logger.child({ component: 'queue' });
   const store = deps.store;
-  const transport = new DestinationPool({ clock, localHostname: config.hostname });
+  // Postfix: default_destination_concurrency_limit = 20.
+  const transport = new DestinationPool({ clock, localHostname: config.hostname, maxPerDestination: 20 });
   let scheduler: QueueScheduler;
   const bounceTo = async (recipient: string, message: Buffer): Promise<void> => {
     const at = recipient.lastIndexOf('@');

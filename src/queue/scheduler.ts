@@ -64,7 +64,7 @@ export interface SchedulerOptions {
   isSelf?: (ip: string, port: number) => boolean;
 }
 
-const DEFAULT_CONCURRENCY = 20;
+const DEFAULT_CONCURRENCY = 100;
 /** More Received headers than this: a mail loop (RFC 5321 §6.3); bounce instead of sending it round again. */
 const MAX_HOPS = 30;
 
