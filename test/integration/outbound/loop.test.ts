@@ -45,7 +45,11 @@ workers: { threads: 1 }
     const dsn = (await server.store.readMessage('ivanov@example.org', 'INBOX', inbox.uids[0]!)).toString();
     assert.match(dsn, /Status: 5\.4\.6/);
     assert.match(dsn, /loops back to myself/);
-    assert.equal(server.store.queueItems().length, 0);
+    // The outcome is recorded after the bounce is stored (never the other way round): it may trail by a moment.
+    while (server.store.queueItems().length > 0) {
+      if (Date.now() > end) throw new Error('the queue entry was not finished');
+      await new Promise((r) => setTimeout(r, 25));
+    }
   } finally {
     await server.stop();
     await dns.close();
