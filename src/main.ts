@@ -71,7 +71,7 @@ export function buildServices(config: Readonly<Config>, deps: ServiceDeps, runni
   const resolver = createResolver(config.dns, clock);
   const policy = new MailPolicy({ config, users: deps.users, popBeforeSmtp, trusted: NetworkList.parse(config.relay.trustedNetworks), resolver });
   const outbound = outboundService(config, deps, clock, policy, resolver, running);
-  const intake = new Intake(deps.store, () => clock.now(), (id) => outbound.scheduler.kick(id));
+  const intake = new Intake(deps.store, () => clock.now(), (id, body) => outbound.scheduler.kick(id, body));
   // First in the list: started before the listeners, stopped after them.
   const services: Service[] = [outbound.service];
   // One certificate for every listener, loaded (or generated) on first use.

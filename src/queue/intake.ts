@@ -23,7 +23,7 @@ export class Intake {
     private readonly store: Store,
     private readonly now: () => number = Date.now,
     /** Called once a queue entry is durable, so the queue runner can try it at once. */
-    private readonly onQueued: (id: string) => void = () => {},
+    private readonly onQueued: (id: string, body: Buffer) => void = () => {},
   ) {}
 
   async commit(envelope: IntakeEnvelope, message: Buffer): Promise<void> {
@@ -47,7 +47,7 @@ export class Intake {
           dsn: Object.keys(dsn).length ? dsn : undefined,
           smtputf8: envelope.smtputf8,
           body8bit: envelope.body8bit,
-        }).then(() => this.onQueued(envelope.id)),
+        }).then(() => this.onQueued(envelope.id, message)),
       );
     }
     await Promise.all(writes);

@@ -65,6 +65,8 @@ export interface SchedulerOptions {
 }
 
 const DEFAULT_CONCURRENCY = 100;
+/** Memory for bodies handed over by intake (the rest are read back from the store). */
+const FRESH_BODY_BYTES = 64 * 1024 * 1024;
 /** More Received headers than this: a mail loop (RFC 5321 §6.3); bounce instead of sending it round again. */
 const MAX_HOPS = 30;
 
@@ -100,11 +102,31 @@ export class QueueScheduler {
     this.pump();
   }
 
-  /** A message was just queued (its record is durable): try it now. */
-  kick(id: string): void {
+  /**
+   * A message was just queued (its record is durable): try it now. `body`,
+   * when given, saves the first attempt reading back what intake still holds.
+   */
+  kick(id: string, body?: Buffer): void {
     if (this.stopped) return;
+    if (body && this.freshBytes + body.length <= FRESH_BODY_BYTES) {
+      this.fresh.set(id, body);
+      this.freshBytes += body.length;
+    }
     this.schedule(id, 0);
     this.pump();
+  }
+
+  /** Bodies of just-queued messages, for their first attempt (bounded by FRESH_BODY_BYTES). */
+  private readonly fresh = new Map<string, Buffer>();
+  private freshBytes = 0;
+
+  private takeFresh(id: string): Buffer | undefined {
+    const body = this.fresh.get(id);
+    if (body) {
+      this.fresh.delete(id);
+      this.freshBytes -= body.length;
+    }
+    return body;
   }
 
   /** `postline queue flush`: everything is due now. Returns how many messages are queued. */
@@ -118,6 +140,7 @@ export class QueueScheduler {
   async delete(id: string): Promise<boolean> {
     await this.running.get(id);
     const item = this.opts.store.queueItem(id);
+    this.takeFresh(id);
     if (!item) return false;
     this.later.delete(id);
     if (this.readySet.delete(id)) this.ready = this.ready.filter((r) => r !== id);
@@ -206,9 +229,10 @@ export class QueueScheduler {
   }
 
   private async attempt(id: string): Promise<void> {
+    const fresh = this.takeFresh(id);
     const item = this.opts.store.queueItem(id);
     if (!item || item.pending.length === 0) return;
-    const body = await this.opts.store.readQueueBody(id);
+    const body = fresh ?? (await this.opts.store.readQueueBody(id));
     const verdicts: Verdicts = { delivered: [], bounced: [], deferred: [] };
     if (countReceived(body) > MAX_HOPS) {
       for (const r of item.pending) verdicts.bounced.push({ recipient: r, action: 'failed', status: '5.4.6', diagnostic: `X-Postline; mail loop: more than ${MAX_HOPS} Received headers` });
