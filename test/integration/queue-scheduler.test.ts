@@ -214,3 +214,51 @@ test('the queue survives a restart: pending entries are picked up with their sch
     dir.remove();
   }
 });
+
+test('a webhook route: 503 is retried, then 200 delivers; a 404 bounces', async () => {
+  const { createServer } = await import('node:http');
+  const { deliverWebhook } = await import('../../src/delivery/webhook.js');
+  const statuses = new Map<string, number[]>([['retry', [503, 200]], ['gone', [404]]]);
+  const posted: string[] = [];
+  const http = createServer((req, res) => {
+    const who = String(req.headers['x-postline-recipients'] ?? '');
+    const key = who.startsWith('retry') ? 'retry' : 'gone';
+    req.resume();
+    req.on('end', () => {
+      posted.push(key);
+      res.statusCode = statuses.get(key)!.shift() ?? 200;
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
+  const url = `http://127.0.0.1:${(http.address() as { port: number }).port}/mail`;
+  const dir = tempDir();
+  const store = await openTestStore(dir.path);
+  const clock = timerClock(1_700_000_000_000);
+  const bounces: Buffer[] = [];
+  const scheduler = new QueueScheduler({
+    store, router: { route: async () => ({ kind: 'webhook', url }) }, transport: scriptedTransport(() => 'unreachable').transport, webhook: deliverWebhook,
+    bounces: { sendBounce: async (_to, m) => void bounces.push(m) }, hostname: 'mx.example.org', retryMs: [MIN], maxQueueLifetimeMs: 100 * MIN, clock, logger: silentLogger,
+  });
+  try {
+    scheduler.start();
+    await store.enqueue({ id: 'w1', sender: 'ivanov@example.org', recipients: ['retry@hook.example'], arrived: clock.now(), body: sampleMessage(1) });
+    await store.enqueue({ id: 'w2', sender: 'ivanov@example.org', recipients: ['gone@hook.example'], arrived: clock.now(), body: sampleMessage(2) });
+    scheduler.kick('w1');
+    scheduler.kick('w2');
+    clock.advance(0);
+    await scheduler.settled();
+    assert.deepEqual(store.queueItem('w1')?.pending, ['retry@hook.example'], '503: still queued');
+    assert.equal(store.queueItem('w2'), undefined, '404: bounced');
+    assert.equal(bounces.length, 1);
+    clock.advance(MIN);
+    await scheduler.settled();
+    assert.equal(store.queueItem('w1'), undefined, 'delivered on the retry');
+    assert.deepEqual(posted.sort(), ['gone', 'retry', 'retry']);
+  } finally {
+    await scheduler.stop();
+    await store.close();
+    dir.remove();
+    http.close();
+  }
+});
