@@ -4,10 +4,11 @@
  */
 import type { Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
-import type { Config, ListenerName } from './config/types.js';
+import type { Config, HostPort, ListenerName } from './config/types.js';
 import { systemClock, type Clock } from './core/clock.js';
 import type { Logger } from './core/log.js';
-import { Listener } from './net/listener.js';
+import { Listener, type ConnectionInfo } from './net/listener.js';
+import type { Duplex } from 'node:stream';
 import { createSecureContext, loadTlsMaterial } from './net/tls.js';
 import { startTls, upgradeToTls } from './net/starttls.js';
 import { NetworkList } from './policy/networks.js';
@@ -161,24 +162,37 @@ export function buildServices(config: Readonly<Config>, deps: ServiceDeps, runni
   return services;
 }
 
-interface Pop3Shared {
+interface MdaShared {
   config: Readonly<Config>;
   deps: ServiceDeps;
   clock: Clock;
   connections: ConnectionCounter;
   authLimiter: AuthFailureLimiter;
   popBeforeSmtp: PopBeforeSmtp;
-  maildropLocks: MaildropLock;
   tls: () => Promise<SecureContext>;
   running: RunningListeners;
 }
 
-/** A pop3 (plaintext + STLS) or pop3s (implicit TLS) listener; the same shape as the SMTP ones above. */
-function pop3Service(kind: (typeof POP3_KINDS)[number], listen: { host: string; port: number }, shared: Pop3Shared): Service {
-  const { config, deps, clock, connections, authLimiter, popBeforeSmtp, maildropLocks, running } = shared;
-  const logger = deps.logger.child({ component: kind });
+interface Pop3Shared extends MdaShared {
+  maildropLocks: MaildropLock;
+}
+
+/** What a POP3 or IMAP listener differs in: its refusal text and how a session is made. */
+interface SessionKind<S> {
+  implicitTls: boolean;
+  refusal(fromOneIp: boolean): string | Buffer;
+  open(socket: Duplex, info: ConnectionInfo, context: SecureContext, logger: Logger, onClose: () => void): S;
+}
+
+/**
+ * One POP3 or IMAP listener: shared admission (the connection counter), the
+ * sessions it has open, and a graceful stop — idle sessions are told now,
+ * one in the middle of a command finishes it first.
+ */
+function sessionService<S extends { start(): void; shutdown(): void }>(kind: ListenerName, listen: HostPort, shared: MdaShared, how: SessionKind<S>): Service {
+  const logger = shared.deps.logger.child({ component: kind });
   let listener: Listener | null = null;
-  const sessions = new Set<Pop3Session>();
+  const sessions = new Set<S>();
   return {
     name: kind,
     async start() {
@@ -187,47 +201,27 @@ function pop3Service(kind: (typeof POP3_KINDS)[number], listen: { host: string; 
         name: kind,
         host: listen.host,
         port: listen.port,
-        implicitTls: kind === 'pop3s' ? context : null,
+        implicitTls: how.implicitTls ? context : null,
         logger,
         admit(info) {
-          const verdict = connections.tryOpen(info.remoteAddress);
+          const verdict = shared.connections.tryOpen(info.remoteAddress);
           if (verdict.kind === 'accept') return { ok: true, release: verdict.value };
-          const reply = verdict.reason === 'too-many-connections-from-ip' ? Pop3Replies.tooManyConnectionsFromIp : Pop3Replies.tooManyConnections;
-          return { ok: false, refuse: (socket) => void socket.end(formatResponse(reply)) };
+          const refusal = how.refusal(verdict.reason === 'too-many-connections-from-ip');
+          return { ok: false, refuse: (socket) => void socket.end(refusal) };
         },
         onConnection(socket, info, release) {
-          const session = new Pop3Session(
-            socket,
-            { id: info.id, remoteAddress: info.remoteAddress, tls: info.tls },
-            {
-              hostname: config.hostname,
-              idleTimeoutMs: config.limits.idleTimeoutMs,
-              authPlaintext: config.auth.plaintext,
-              tlsContext: context,
-              startTls: (raw, ctx, goAhead, framerRest) =>
-                startTls(raw, ctx, { goAhead, framerRest, clock, logger, connectionId: info.id }).then((r) => r.socket),
-              mailbox: deps.store,
-              auth: { verify: (user, password) => deps.users.verify(user, password) },
-              authLimiter,
-              locks: maildropLocks,
-              onLogin: (ip) => popBeforeSmtp.record(ip),
-              clock,
-              logger,
-            },
-            () => {
-              sessions.delete(session);
-              release();
-            },
-          );
+          const session = how.open(socket, info, context, logger, () => {
+            sessions.delete(session);
+            release();
+          });
           sessions.add(session);
           session.start();
         },
       });
-      running.addresses[kind] = listener.address;
-      deps.logger.info({ listener: kind, address: `${listener.address.host}:${listener.address.port}` }, 'listening');
+      shared.running.addresses[kind] = listener.address;
+      shared.deps.logger.info({ listener: kind, address: `${listener.address.host}:${listener.address.port}` }, 'listening');
     },
     async stop() {
-      // Idle sessions are told now; one in the middle of a command (a RETR, QUIT's expunge) finishes it first.
       const stopping = listener?.stop({ graceMs: SHUTDOWN_GRACE_MS });
       for (const s of sessions) s.shutdown();
       await stopping;
@@ -235,66 +229,63 @@ function pop3Service(kind: (typeof POP3_KINDS)[number], listen: { host: string; 
   };
 }
 
-/** An imap (plaintext + STARTTLS) or imaps (implicit TLS) listener; the same shape as the POP3 ones. */
-function imapService(kind: (typeof IMAP_KINDS)[number], listen: { host: string; port: number }, shared: Omit<Pop3Shared, 'maildropLocks'>): Service {
-  const { config, deps, clock, connections, authLimiter, popBeforeSmtp, running } = shared;
-  const logger = deps.logger.child({ component: kind });
-  let listener: Listener | null = null;
-  const sessions = new Set<ImapSession>();
-  return {
-    name: kind,
-    async start() {
-      const context = await shared.tls();
-      listener = await Listener.start({
-        name: kind,
-        host: listen.host,
-        port: listen.port,
-        implicitTls: kind === 'imaps' ? context : null,
-        logger,
-        admit(info) {
-          const verdict = connections.tryOpen(info.remoteAddress);
-          if (verdict.kind === 'accept') return { ok: true, release: verdict.value };
-          const bye = ImapUntagged.tooManyConnections(verdict.reason === 'too-many-connections-from-ip');
-          return { ok: false, refuse: (socket) => void socket.end(bye) };
+/** A pop3 (plaintext + STLS) or pop3s (implicit TLS) listener. */
+function pop3Service(kind: (typeof POP3_KINDS)[number], listen: HostPort, shared: Pop3Shared): Service {
+  const { config, deps, clock, authLimiter, popBeforeSmtp, maildropLocks } = shared;
+  return sessionService(kind, listen, shared, {
+    implicitTls: kind === 'pop3s',
+    refusal: (fromOneIp) => formatResponse(fromOneIp ? Pop3Replies.tooManyConnectionsFromIp : Pop3Replies.tooManyConnections),
+    open: (socket, info, context, logger, onClose) =>
+      new Pop3Session(
+        socket,
+        { id: info.id, remoteAddress: info.remoteAddress, tls: info.tls },
+        {
+          hostname: config.hostname,
+          idleTimeoutMs: config.limits.idleTimeoutMs,
+          authPlaintext: config.auth.plaintext,
+          tlsContext: context,
+          startTls: (raw, ctx, goAhead, framerRest) => startTls(raw, ctx, { goAhead, framerRest, clock, logger, connectionId: info.id }).then((r) => r.socket),
+          mailbox: deps.store,
+          auth: { verify: (user, password) => deps.users.verify(user, password) },
+          authLimiter,
+          locks: maildropLocks,
+          onLogin: (ip) => popBeforeSmtp.record(ip),
+          clock,
+          logger,
         },
-        onConnection(socket, info, release) {
-          const session = new ImapSession(
-            socket,
-            { id: info.id, remoteAddress: info.remoteAddress, tls: info.tls },
-            {
-              hostname: config.hostname,
-              // RFC 3501 §5.4: an IMAP autologout timer is at least 30 minutes.
-              idleTimeoutMs: Math.max(config.limits.idleTimeoutMs, IMAP_LIMITS.minIdleTimeoutMs),
-              maxMessageSize: config.limits.maxMessageSize,
-              authPlaintext: config.auth.plaintext,
-              tlsContext: context,
-              startTls: (raw, ctx, goAhead) => startTls(raw, ctx, { goAhead, framerRest: null, clock, logger, connectionId: info.id }).then((r) => r.socket),
-              mailbox: deps.store,
-              auth: { verify: (user, password) => deps.users.verify(user, password) },
-              authLimiter,
-              onLogin: (ip) => popBeforeSmtp.record(ip),
-              clock,
-              logger,
-            },
-            () => {
-              sessions.delete(session);
-              release();
-            },
-          );
-          sessions.add(session);
-          session.start();
+        onClose,
+      ),
+  });
+}
+
+/** An imap (plaintext + STARTTLS) or imaps (implicit TLS) listener. */
+function imapService(kind: (typeof IMAP_KINDS)[number], listen: HostPort, shared: MdaShared): Service {
+  const { config, deps, clock, authLimiter, popBeforeSmtp } = shared;
+  return sessionService(kind, listen, shared, {
+    implicitTls: kind === 'imaps',
+    refusal: (fromOneIp) => ImapUntagged.tooManyConnections(fromOneIp),
+    open: (socket, info, context, logger, onClose) =>
+      new ImapSession(
+        socket,
+        { id: info.id, remoteAddress: info.remoteAddress, tls: info.tls },
+        {
+          hostname: config.hostname,
+          // RFC 3501 §5.4: an IMAP autologout timer is at least 30 minutes.
+          idleTimeoutMs: Math.max(config.limits.idleTimeoutMs, IMAP_LIMITS.minIdleTimeoutMs),
+          maxMessageSize: config.limits.maxMessageSize,
+          authPlaintext: config.auth.plaintext,
+          tlsContext: context,
+          startTls: (raw, ctx, goAhead) => startTls(raw, ctx, { goAhead, framerRest: null, clock, logger, connectionId: info.id }).then((r) => r.socket),
+          mailbox: deps.store,
+          auth: { verify: (user, password) => deps.users.verify(user, password) },
+          authLimiter,
+          onLogin: (ip) => popBeforeSmtp.record(ip),
+          clock,
+          logger,
         },
-      });
-      running.addresses[kind] = listener.address;
-      deps.logger.info({ listener: kind, address: `${listener.address.host}:${listener.address.port}` }, 'listening');
-    },
-    async stop() {
-      // Idle (and IDLE-ing) sessions get BYE now; one in the middle of a command finishes it first.
-      const stopping = listener?.stop({ graceMs: SHUTDOWN_GRACE_MS });
-      for (const s of sessions) s.shutdown();
-      await stopping;
-    },
-  };
+        onClose,
+      ),
+  });
 }
 
 /**
