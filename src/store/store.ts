@@ -566,6 +566,12 @@ export class Store {
 
   // ---------------------------------------------------------------- maintenance
 
+  /** Why appends are refused (a failed write or fsync), or null while the store is writable. */
+  get writeFailure(): Error | null {
+    if (this.options.readOnly) return new PostlineError('ERR_STORE_CLOSED', 'store opened read-only');
+    return this.log.writeFailure;
+  }
+
   stats(): StoreStats {
     return {
       segments: this.log.segmentList().length,

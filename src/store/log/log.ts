@@ -138,6 +138,11 @@ export class Log {
   /** Observability: sizes of the last fsync groups. */
   readonly stats = { appends: 0, fsyncs: 0, bytesWritten: 0, encodeTasks: 0 };
 
+  /** The write or fsync error that made the log stop taking appends, or null while it is writable. */
+  get writeFailure(): Error | null {
+    return this.failed;
+  }
+
   private constructor(options: LogOptions) {
     this.options = options;
     this.dir = options.dir;
