@@ -13,6 +13,7 @@ export const ErrorCodes = {
   ERR_STORE_CORRUPT: { temporary: false },
   ERR_STORE_CLOSED: { temporary: true },
   ERR_STORE_IO: { temporary: true },
+  ERR_STORE_FULL: { temporary: true }, // no space left on the device (or quota): refuse new mail until freed
   ERR_STORE_LOCKED: { temporary: false },
   ERR_STORE_TOO_LARGE: { temporary: false },
   ERR_MAILBOX_NOT_FOUND: { temporary: false },

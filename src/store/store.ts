@@ -19,7 +19,7 @@ import { compactSegments, type CompactionReport } from './compaction.js';
 import { lockDataDir, type DirLock } from './lock.js';
 import { unpackMeta, unpackMime } from './log/encode.js';
 import { parseMessage, type MimeInfo } from '../codec/mime/index.js';
-import { Log, type FsyncMode, type Location } from './log/log.js';
+import { Log, type FsyncMode, type Location, type LogFaults } from './log/log.js';
 import { readHeader, verifyRecord, RecordType, FLAG_COMPRESSED, RECORD_HEADER_SIZE } from './log/record.js';
 import type { Damage } from './log/segment.js';
 import { FLAG_DELETED, FolderIndex } from './mailbox/folder-index.js';
@@ -50,6 +50,10 @@ export interface StoreOptions {
   checkpointIntervalMs?: number;
   /** Run compaction this often (default 10 min; 0 = only when called). */
   compactionIntervalMs?: number;
+  /** After a full disk, try writing again this often (default 5 s). */
+  fullDiskRetryMs?: number;
+  /** Tests only: simulated write/fsync failures of the log. */
+  faults?: LogFaults;
 }
 
 export interface Placement {
@@ -173,6 +177,9 @@ export class Store {
       pool: this.pool,
       logger: this.options.logger,
       readOnly,
+      fullDiskRetryMs: this.options.fullDiskRetryMs,
+      faults: this.options.faults,
+      onFsync: (records, seconds) => this.notifyFsync(records, seconds),
     });
     if (!readOnly) await this.log.removeTempFiles();
 
@@ -216,6 +223,25 @@ export class Store {
 
   onChange(listener: (c: Change) => void): () => void {
     return this.mailboxes.onChange(listener);
+  }
+
+  /** /metrics: called after every log fsync with the records it acknowledged and its duration. Returns an unsubscribe function. */
+  observeFsync(observer: (records: number, seconds: number) => void): () => void {
+    this.fsyncObservers.add(observer);
+    return () => void this.fsyncObservers.delete(observer);
+  }
+
+  private readonly fsyncObservers = new Set<(records: number, seconds: number) => void>();
+
+  private notifyFsync(records: number, seconds: number): void {
+    for (const observe of this.fsyncObservers) {
+      try {
+        observe(records, seconds);
+      } catch (err) {
+        // An observer's bug must not fail a write that succeeded.
+        this.options.logger.error({ err }, 'fsync observer failed');
+      }
+    }
   }
 
   // ---------------------------------------------------------------- writes

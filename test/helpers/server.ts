@@ -11,6 +11,7 @@ import type { Clock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/log.js';
 import { buildServices, type RunningListeners, type Service } from '../../src/main.js';
 import { Store } from '../../src/store/store.js';
+import type { LogFaults } from '../../src/store/log/log.js';
 import { UserDirectory } from '../../src/users/directory.js';
 import { WorkerPool } from '../../src/pool/pool.js';
 import { poolPasswordHasher } from '../../src/pool/password-hasher.js';
@@ -47,7 +48,7 @@ workers: { threads: 1 }
 `;
 
 /** `limits` adds entries to the limits mapping, e.g. "maxConnectionsPerIp: 3"; `clock` replaces the system clock of the services (protocol timers). */
-export async function startTestServer(extraYaml = '', options: { limits?: string; clock?: Clock; /** replaces DEFAULT_TEST_YAML */ baseYaml?: string } = {}): Promise<TestServer> {
+export async function startTestServer(extraYaml = '', options: { limits?: string; clock?: Clock; /** replaces DEFAULT_TEST_YAML */ baseYaml?: string; /** simulated disk failures (test/integration/store-full) */ storeFaults?: { faults: LogFaults; fullDiskRetryMs: number } } = {}): Promise<TestServer> {
   const dir = tempDir('postline-smtp-');
   const file = join(dir.path, 'postline.yaml');
   const limits = `limits: { maxMessageSize: 1MB${options.limits ? `, ${options.limits}` : ''} }\n`;
@@ -58,7 +59,7 @@ export async function startTestServer(extraYaml = '', options: { limits?: string
   // As in `postline serve`: one pool for record encoding and password checks.
   const pool = new WorkerPool({ threads: 1 });
   const openStore = (): Promise<Store> =>
-    Store.open({ dataDir: config.dataDir, segmentSize: config.store.segmentSize, fsync: config.store.fsync, logger: silentLogger, pool, checkpointIntervalMs: 0, compactionIntervalMs: 0 });
+    Store.open({ dataDir: config.dataDir, segmentSize: config.store.segmentSize, fsync: config.store.fsync, logger: silentLogger, pool, checkpointIntervalMs: 0, compactionIntervalMs: 0, ...options.storeFaults });
   const store = await openStore();
   const users = await UserDirectory.open({ dataDir: config.dataDir, configUsers: config.users, logger: silentLogger, scryptLn: 4, hasher: poolPasswordHasher(pool) });
   const running: RunningListeners = { addresses: {} };

@@ -14,7 +14,7 @@
  *   auth failures, shutdown, a literal too large to even skip.
  *
  * Response codes are RFC 3501 §7.1, RFC 5530 (AUTHENTICATIONFAILED,
- * PRIVACYREQUIRED, UNAVAILABLE, NONEXISTENT, ALREADYEXISTS, CANNOT, LIMIT,
+ * PRIVACYREQUIRED, UNAVAILABLE, OVERQUOTA, NONEXISTENT, ALREADYEXISTS, CANNOT, LIMIT,
  * EXPUNGEISSUED, SERVERBUG, INUSE, CLIENTBUG), RFC 4315 (APPENDUID, COPYUID),
  * RFC 7889 (TOOBIG) and RFC 6154 (USEATTR).
  */
@@ -106,6 +106,8 @@ export const Done = {
 
   // Our side
   storeFailed: no('Internal error, try again later', 'SERVERBUG'),
+  // As Dovecot says it: a full disk is reported like a full quota.
+  storeFull: no('Not enough disk space, try again later', 'OVERQUOTA'),
   unreadable: no('Some messages could not be read', 'SERVERBUG'),
 } as const;
 

@@ -24,6 +24,7 @@
  */
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { isPostlineError } from '../../core/errors.js';
 import { ImapFramer, parseCommand, peekCommand, type Command, type Frame, type FramerEvent, type LiteralAnnouncement } from '../../codec/imap/index.js';
 import { IdleTimer } from '../../core/idle.js';
 import { isLoopback } from '../../policy/networks.js';
@@ -335,7 +336,7 @@ export class ImapSession implements ImapContext {
 
   private internalError(err: unknown, cmd: Command): Completion {
     this.deps.logger.error({ err, conn: this.conn.id, command: cmd.name }, 'imap command failed');
-    return Done.storeFailed;
+    return isPostlineError(err, 'ERR_STORE_FULL') ? Done.storeFull : Done.storeFailed;
   }
 
   private nextFrame(): Promise<Frame | null> {

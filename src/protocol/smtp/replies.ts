@@ -40,6 +40,8 @@ export const Replies = {
   idleTimeout: (hostname: string): Reply => r(421, '4.4.2', `${hostname} Error: timeout exceeded`, true),
   shuttingDown: (hostname: string): Reply => r(421, '4.3.2', `${hostname} Service shutting down`, true),
   storageTemporary: r(451, '4.3.0', 'Temporary failure storing the message, try again later'),
+  // RFC 3463 X.3.1 "mail system full"; 452 is RFC 5321's "insufficient system storage".
+  storageFull: r(452, '4.3.1', 'Insufficient system storage, try again later'),
   tooManyRecipients: r(452, '4.5.3', 'Too many recipients'),
   tlsNotAvailable: r(454, '4.7.0', 'TLS not available'),
   authTemporary: r(454, '4.7.0', 'Temporary authentication failure'),

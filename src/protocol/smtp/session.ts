@@ -11,6 +11,7 @@ import type { SecureContext } from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../core/clock.js';
 import type { Logger } from '../../core/log.js';
+import { isPostlineError } from '../../core/errors.js';
 import { LineFramer } from '../../codec/smtp/framer.js';
 import { DataDecoder } from '../../codec/smtp/data.js';
 import { parseCommand, type SmtpCommand } from '../../codec/smtp/command.js';
@@ -443,7 +444,7 @@ export class SmtpSession {
       this.deps.logger.info({ conn: this.conn.id, tx: tx.id, from: tx.sender, rcpts: tx.rcptAddresses.length, size: message.length }, 'message accepted');
     } catch (err) {
       this.deps.logger.error({ err, conn: this.conn.id, tx: tx.id }, 'could not store message');
-      reply = Replies.storageTemporary;
+      reply = isPostlineError(err, 'ERR_STORE_FULL') ? Replies.storageFull : Replies.storageTemporary;
     }
     this.busy = false;
     this.replyAndContinue(reply);

@@ -91,6 +91,28 @@ export interface LogOptions {
   pool: WorkerPool | null;
   logger: Logger;
   readOnly?: boolean;
+  /** After a full disk, how long to wait before trying to write again (default 5 s). */
+  fullDiskRetryMs?: number;
+  /** Tests only: consulted before each write/fsync of the active segment; an error returned is thrown as if by the OS. */
+  faults?: LogFaults;
+  /** Observability (/metrics): after each successful fsync, the records it acknowledged and how long it took. Must not throw. */
+  onFsync?(records: number, seconds: number): void;
+}
+
+/** Simulated I/O failures (ENOSPC, EIO) for tests: there is no portable way to fill a disk on demand. */
+export interface LogFaults {
+  beforeWrite?(): NodeJS.ErrnoException | null;
+  beforeSync?(): NodeJS.ErrnoException | null;
+  /** Before the next segment is created (rotation). */
+  beforeRotate?(): NodeJS.ErrnoException | null;
+}
+
+const DEFAULT_FULL_DISK_RETRY_MS = 5000;
+
+/** A disk or quota that is full: the write did not happen, and may succeed once space is freed. */
+function isNoSpace(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
 }
 
 /**
@@ -131,6 +153,9 @@ export class Log {
   private pumpScheduled = false;
   private readonly batchRecords = BATCH_RECORDS;
   private failed: Error | null = null;
+  /** The failure was a full disk during write(): nothing unknown reached the disk, so writing may resume. */
+  private failedRecoverably = false;
+  private recoveryTimer: NodeJS.Timeout | null = null;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
   /** Just past the last record whose `apply` has run: what an index checkpoint covers. */
@@ -442,7 +467,10 @@ export class Log {
     const runs: WrittenRun[] = [];
     let i = 0;
     while (i < items.length) {
-      if (this.needsRotation(cursor.peekLength())) await this.rotate();
+      if (this.needsRotation(cursor.peekLength()) && !(await this.tryRotate())) {
+        for (const p of items.slice(i)) p.reject(this.failed);
+        return runs;
+      }
       const active = this.active!;
       const start = this.writeEnd;
       const locs: Location[] = [];
@@ -471,7 +499,10 @@ export class Log {
   private async writeEachRecord(items: Pending[], chunks: Uint8Array[]): Promise<WrittenRun[]> {
     const cursor = new RecordCursor(chunks);
     for (let i = 0; i < items.length; i++) {
-      if (this.needsRotation(cursor.peekLength())) await this.rotate();
+      if (this.needsRotation(cursor.peekLength()) && !(await this.tryRotate())) {
+        for (const p of items.slice(i)) p.reject(this.failed);
+        return [];
+      }
       const active = this.active!;
       const start = this.writeEnd;
       cursor.startRun();
@@ -489,10 +520,13 @@ export class Log {
   /** Returns false (and fails the log) on an I/O error; the caller's items are rejected. */
   private async writeAndSync(parts: Uint8Array[], position: number, length: number, items: Pending[]): Promise<boolean> {
     const active = this.active!;
+    let syncing = false;
     try {
       let written = 0;
       let bufs = parts;
       while (written < length) {
+        const fault = this.options.faults?.beforeWrite?.();
+        if (fault) throw fault;
         const { bytesWritten } = await active.fh.writev(bufs as NodeJS.ArrayBufferView[] as Buffer[], position + written);
         written += bytesWritten;
         if (written < length) bufs = [concat(parts).subarray(written)];
@@ -500,17 +534,18 @@ export class Log {
       // Two writes may be in flight: the size only ever grows.
       active.info.size = Math.max(active.info.size, position + length);
       if (this.options.fsync !== 'off') {
+        syncing = true;
+        const fault = this.options.faults?.beforeSync?.();
+        if (fault) throw fault;
+        const syncStart = performance.now();
         await active.fh.datasync();
         this.stats.fsyncs++;
+        this.options.onFsync?.(items.length, (performance.now() - syncStart) / 1000);
       }
       this.stats.bytesWritten += length;
       return true;
     } catch (err) {
-      // After a failed write or fsync the page cache state is unknown (a later
-      // fsync may report success for data that was dropped), so the log stops
-      // taking appends until a restart re-validates it from disk.
-      this.failed = new PostlineError('ERR_STORE_IO', `log write failed: ${(err as Error).message}`, { cause: err });
-      this.options.logger.error({ err, segment: active.info.number }, 'log write failed; store is now read-only until restart');
+      this.failWrites(err, active.info.number, !syncing && isNoSpace(err));
       try {
         await active.fh.truncate(position);
       } catch {
@@ -519,6 +554,64 @@ export class Log {
       for (const p of items) p.reject(this.failed);
       return false;
     }
+  }
+
+  /**
+   * Stops taking appends. A full disk during write() is recoverable: the
+   * kernel took none of the failed bytes, so once the unacknowledged tail is
+   * cut off, writing can resume (tried every fullDiskRetryMs). After a failed
+   * fsync the page cache state is unknown (a later fsync may report success
+   * for data that was dropped), so the log stays read-only until a restart
+   * re-validates it from disk.
+   */
+  private failWrites(err: unknown, segment: number, recoverable: boolean): void {
+    if (this.failed) {
+      // A second failure of the same burst; an unrecoverable one wins.
+      if (!recoverable) this.failedRecoverably = false;
+      return;
+    }
+    const message = (err as Error).message;
+    this.failed = recoverable
+      ? new PostlineError('ERR_STORE_FULL', `log write failed, disk full: ${message}`, { cause: err })
+      : new PostlineError('ERR_STORE_IO', `log write failed: ${message}`, { cause: err });
+    this.failedRecoverably = recoverable;
+    if (recoverable) {
+      this.options.logger.error({ err, segment }, 'disk full: refusing new mail until space is freed');
+      this.scheduleRecovery();
+    } else {
+      this.options.logger.error({ err, segment }, 'log write failed; store is now read-only until restart');
+    }
+  }
+
+  private scheduleRecovery(): void {
+    if (this.recoveryTimer || this.closed) return;
+    this.recoveryTimer = setTimeout(() => {
+      this.recoveryTimer = null;
+      void this.recover();
+    }, this.options.fullDiskRetryMs ?? DEFAULT_FULL_DISK_RETRY_MS);
+    this.recoveryTimer.unref();
+  }
+
+  /**
+   * After a full disk: once no write is in flight, cut the active segment
+   * back to the end of the last acknowledged record (anything after it was
+   * refused to its caller) and take appends again. If the disk is still
+   * full, the next write fails the same way and we come back here.
+   */
+  private async recover(): Promise<void> {
+    if (!this.failed || !this.failedRecoverably || this.closed || !this.active) return;
+    if (this.writing || this.inflightWrites.length > 0) return this.scheduleRecovery();
+    const active = this.active;
+    let keep: number;
+    try {
+      keep = await this.cutUnacknowledgedTail();
+    } catch (err) {
+      this.options.logger.warn({ err, segment: active.info.number }, 'disk still not writable');
+      return this.scheduleRecovery();
+    }
+    this.failed = null;
+    this.failedRecoverably = false;
+    this.options.logger.info({ segment: active.info.number, offset: keep }, 'log writable again');
   }
 
   private finish(items: Pending[], locs: Location[]): void {
@@ -541,18 +634,59 @@ export class Log {
     return this.writeEnd > SEGMENT_HEADER_SIZE && this.writeEnd + nextRecordLength > this.options.segmentSize;
   }
 
-  /** Seals the active segment and starts the next one. Only called with no other write in flight. */
+  /**
+   * Cuts the active segment back to the end of the last acknowledged record:
+   * what follows was refused to its callers (they will retry), so it must not
+   * come back on replay as a second copy.
+   */
+  private async cutUnacknowledgedTail(): Promise<number> {
+    const active = this.active!;
+    const keep = this.appliedEnd.seg === active.info.number ? this.appliedEnd.off : SEGMENT_HEADER_SIZE;
+    await active.fh.truncate(keep);
+    if (this.options.fsync !== 'off') await active.fh.datasync();
+    active.info.size = keep;
+    this.writeEnd = keep;
+    return keep;
+  }
+
+  /** rotate(), with its failure turned into a failed log (false) instead of an exception. */
+  private async tryRotate(): Promise<boolean> {
+    try {
+      await this.rotate();
+      return true;
+    } catch (err) {
+      // Creating the next segment on a full disk is recoverable; the old one is still active.
+      this.failWrites(err, this.active!.info.number, err instanceof RotationError && isNoSpace(err.cause));
+      return false;
+    }
+  }
+
+  /**
+   * Seals the active segment and starts the next one. Only called with no
+   * other write in flight. The old segment stays active until the new one
+   * exists, so a failure (a full disk) leaves the log as it was.
+   */
   private async rotate(): Promise<void> {
     const active = this.active!;
     // Order matters: the sealed segment is synced before the next one exists,
     // so a crash never leaves a newer segment after an unsynced older tail.
     if (this.options.fsync !== 'off') await active.fh.sync();
-    await active.fh.close();
     const next = active.info.number + 1;
-    await this.createSegment(next);
-    const fh = await open(join(this.dir, segmentFileName(next)), 'r+');
+    let fh: FileHandle;
+    try {
+      const fault = this.options.faults?.beforeRotate?.();
+      if (fault) throw fault;
+      await this.createSegment(next);
+      fh = await open(join(this.dir, segmentFileName(next)), 'r+');
+    } catch (err) {
+      this.segments.delete(next);
+      await unlink(join(this.dir, `${segmentFileName(next)}.tmp`)).catch(() => {});
+      await unlink(join(this.dir, segmentFileName(next))).catch(() => {});
+      throw new RotationError(err);
+    }
     this.active = { info: this.segments.get(next)!, fh };
     this.writeEnd = SEGMENT_HEADER_SIZE;
+    await active.fh.close().catch(() => {});
   }
 
   /** Creates segment `n` atomically: header into a temp file, fsync, rename, fsync the directory. */
@@ -698,7 +832,9 @@ export class Log {
     if (this.closed) return;
     await this.drain();
     this.closed = true;
+    if (this.recoveryTimer) clearTimeout(this.recoveryTimer);
     if (this.active) {
+      if (this.failedRecoverably) await this.cutUnacknowledgedTail().catch(() => {});
       if (this.options.fsync !== 'off' && !this.failed) await this.active.fh.sync().catch(() => {});
       await this.active.fh.close();
       this.active = null;
@@ -713,5 +849,12 @@ export class Log {
     for (const name of await readdir(this.dir)) {
       if (name.endsWith('.seg.tmp') || name.endsWith('.seg.compact')) await unlink(join(this.dir, name)).catch(() => {});
     }
+  }
+}
+
+/** Creating the next segment failed; the sealed one is still the active one. */
+class RotationError extends Error {
+  constructor(cause: unknown) {
+    super(`could not start the next segment: ${(cause as Error).message}`, { cause });
   }
 }
