@@ -4,7 +4,7 @@
  */
 import type { Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
-import type { Config, HostPort, ListenerName } from './config/types.js';
+import type { Config, ListenerConfig, ListenerName } from './config/types.js';
 import { systemClock, type Clock } from './core/clock.js';
 import type { Logger } from './core/log.js';
 import { Listener, type ConnectionInfo } from './net/listener.js';
@@ -34,8 +34,13 @@ import { deliverWebhook } from './delivery/webhook.js';
 import { ControlServer, type ControlRequest, type ControlResponse } from './net/control-socket.js';
 import { controlSocketPath, listing } from './cli/queue.js';
 import { randomBytes } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import type { Store } from './store/store.js';
 import type { UserDirectory } from './users/directory.js';
+import type { WorkerPool } from './pool/pool.js';
+import type { DnsCache } from './dns/index.js';
+import { HttpServer } from './http/server.js';
+import { createMetrics } from './metrics/metrics.js';
 
 /** A long-running part of the server. Started in list order, stopped in reverse. */
 export interface Service {
@@ -49,6 +54,22 @@ export interface ServiceDeps {
   users: UserDirectory;
   logger: Logger;
   clock?: Clock;
+  /** The server's worker pool, for /metrics (utilisation, queue wait). */
+  pool?: WorkerPool;
+}
+
+/** Per listener, for /healthz and /metrics: up from listening until stop begins; open connections are the listener's own count. */
+interface ListenerTally {
+  listener: Listener | null;
+  up: boolean;
+  accepted: number;
+  refused: number;
+}
+
+function tallyFor(tallies: Map<ListenerName, ListenerTally>, kind: ListenerName): ListenerTally {
+  const tally: ListenerTally = { listener: null, up: false, accepted: 0, refused: 0 };
+  tallies.set(kind, tally);
+  return tally;
 }
 
 /** What tests and the HTTP endpoint want to know about running listeners. */
@@ -62,7 +83,26 @@ const IMAP_KINDS = ['imap', 'imaps'] as const;
 /** How long sessions may finish after SIGTERM before they are cut. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
+/** The running server's parts: services to start and stop, and a config reload (SIGHUP). */
+export interface Server {
+  services: Service[];
+  /** Applies what can change while running; says which changed keys need a restart. */
+  reconfigure(next: Readonly<Config>): Promise<{ needsRestart: string[] }>;
+}
+
+/**
+ * Keys read once at start: a change is reported as needing a restart and
+ * the running value is kept, so everything keeps seeing one consistent config.
+ */
+const RESTART_ONLY_KEYS = ['hostname', 'dataDir', 'tls', 'dns', 'admin', 'workers', 'store'] as const satisfies readonly (keyof Config)[];
+
 export function buildServices(config: Readonly<Config>, deps: ServiceDeps, running: RunningListeners = { addresses: {} }): Service[] {
+  return buildServer(config, deps, running).services;
+}
+
+export function buildServer(initial: Readonly<Config>, deps: ServiceDeps, running: RunningListeners = { addresses: {} }): Server {
+  // Replaced by reconfigure(): closures read it when they run, so the next session sees new limits.
+  let config = initial;
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger;
   const connections = new ConnectionCounter({ max: config.limits.maxConnections, maxPerIp: config.limits.maxConnectionsPerIp });
@@ -75,6 +115,7 @@ export function buildServices(config: Readonly<Config>, deps: ServiceDeps, runni
   const intake = new Intake(deps.store, () => clock.now(), (id, body) => outbound.scheduler.kick(id, body));
   // First in the list: started before the listeners, stopped after them.
   const services: Service[] = [outbound.service];
+  const tallies = new Map<ListenerName, ListenerTally>();
   // One certificate for every listener, loaded (or generated) on first use.
   let tlsContext: Promise<SecureContext> | null = null;
   const tls = (): Promise<SecureContext> =>
@@ -85,6 +126,7 @@ export function buildServices(config: Readonly<Config>, deps: ServiceDeps, runni
     if (!listen) continue;
     let listener: Listener | null = null;
     const sessions = new Set<SmtpSession>();
+    const tally = tallyFor(tallies, kind);
     services.push({
       name: kind,
       async start() {
@@ -94,11 +136,14 @@ export function buildServices(config: Readonly<Config>, deps: ServiceDeps, runni
           name: kind,
           host: listen.host,
           port: listen.port,
+          proxyProtocol: listen.proxyProtocol,
           implicitTls: kind === 'smtps' ? context : null,
           logger: sessionLogger,
           admit(info) {
+            tally.accepted++;
             const verdict = connections.tryOpen(info.remoteAddress);
             if (verdict.kind === 'accept') return { ok: true, release: verdict.value };
+            tally.refused++;
             const reply = verdict.reason === 'too-many-connections-from-ip' ? Replies.tooManyConnectionsFromIp : Replies.tooManyConnections;
             return {
               ok: false,
@@ -136,9 +181,11 @@ export function buildServices(config: Readonly<Config>, deps: ServiceDeps, runni
           },
         });
         running.addresses[kind] = listener.address;
+        Object.assign(tally, { listener, up: true });
         logger.info({ listener: kind, address: `${listener.address.host}:${listener.address.port}` }, 'listening');
       },
       async stop() {
+        tally.up = false;
         // Idle sessions get 421 now; sessions in a transaction finish it first.
         const stopping = listener?.stop({ graceMs: SHUTDOWN_GRACE_MS });
         for (const s of sessions) s.shutdown();
@@ -152,18 +199,52 @@ export function buildServices(config: Readonly<Config>, deps: ServiceDeps, runni
   for (const kind of POP3_KINDS) {
     const listen = config.listen[kind];
     if (!listen) continue;
-    services.push(pop3Service(kind, listen, { config, deps, clock, connections, authLimiter, popBeforeSmtp, maildropLocks, tls, running }));
+    services.push(pop3Service(kind, listen, { currentConfig: () => config, deps, clock, connections, authLimiter, popBeforeSmtp, maildropLocks, tls, running, tallies }));
   }
   for (const kind of IMAP_KINDS) {
     const listen = config.listen[kind];
     if (!listen) continue;
-    services.push(imapService(kind, listen, { config, deps, clock, connections, authLimiter, popBeforeSmtp, tls, running }));
+    services.push(imapService(kind, listen, { currentConfig: () => config, deps, clock, connections, authLimiter, popBeforeSmtp, tls, running, tallies }));
   }
-  return services;
+  const http = config.listen.http;
+  // Last in the list: started after every other listener, stopped first.
+  if (http) services.push(httpService(http, { config, deps, clock, resolver, intake, scheduler: outbound.scheduler, tallies, running }));
+
+  const reconfigure = async (next: Readonly<Config>): Promise<{ needsRestart: string[] }> => {
+    const needsRestart: string[] = [];
+    for (const name of new Set([...Object.keys(config.listen), ...Object.keys(next.listen)]) as Set<ListenerName>) {
+      if (!isDeepStrictEqual(config.listen[name], next.listen[name])) needsRestart.push(`listen.${name}`);
+    }
+    const effective: Config = { ...next, listen: config.listen };
+    for (const key of RESTART_ONLY_KEYS) {
+      if (isDeepStrictEqual(config[key], next[key])) continue;
+      needsRestart.push(key);
+      (effective as Record<typeof key, unknown>)[key] = config[key];
+    }
+    // Users first: hashing inline passwords may take a moment; nothing else has changed yet.
+    await deps.users.setConfigUsers(effective.users);
+    config = Object.freeze(effective);
+    connections.setLimits({ max: config.limits.maxConnections, maxPerIp: config.limits.maxConnectionsPerIp });
+    authLimiter.setMaxFailures(config.limits.authFailuresPerIp);
+    popBeforeSmtp.setTtl(config.relay.popBeforeSmtpMs);
+    policy.reconfigure(config, NetworkList.parse(config.relay.trustedNetworks));
+    outbound.scheduler.reconfigure({
+      router: makeRouter(config, resolver),
+      retryMs: config.delivery.retryMs,
+      maxQueueLifetimeMs: config.delivery.maxQueueLifetimeMs,
+    });
+    return { needsRestart };
+  };
+  return { services, reconfigure };
+}
+
+function makeRouter(config: Readonly<Config>, resolver: DnsResolver): Router {
+  return new Router({ routes: config.delivery.routes, relayHost: config.delivery.relayHost, port: config.delivery.port, resolver });
 }
 
 interface MdaShared {
-  config: Readonly<Config>;
+  /** The config in force now (it changes on SIGHUP): read per connection. */
+  currentConfig: () => Readonly<Config>;
   deps: ServiceDeps;
   clock: Clock;
   connections: ConnectionCounter;
@@ -171,6 +252,7 @@ interface MdaShared {
   popBeforeSmtp: PopBeforeSmtp;
   tls: () => Promise<SecureContext>;
   running: RunningListeners;
+  tallies: Map<ListenerName, ListenerTally>;
 }
 
 interface Pop3Shared extends MdaShared {
@@ -189,10 +271,11 @@ interface SessionKind<S> {
  * sessions it has open, and a graceful stop — idle sessions are told now,
  * one in the middle of a command finishes it first.
  */
-function sessionService<S extends { start(): void; shutdown(): void }>(kind: ListenerName, listen: HostPort, shared: MdaShared, how: SessionKind<S>): Service {
+function sessionService<S extends { start(): void; shutdown(): void }>(kind: ListenerName, listen: ListenerConfig, shared: MdaShared, how: SessionKind<S>): Service {
   const logger = shared.deps.logger.child({ component: kind });
   let listener: Listener | null = null;
   const sessions = new Set<S>();
+  const tally = tallyFor(shared.tallies, kind);
   return {
     name: kind,
     async start() {
@@ -201,11 +284,14 @@ function sessionService<S extends { start(): void; shutdown(): void }>(kind: Lis
         name: kind,
         host: listen.host,
         port: listen.port,
+        proxyProtocol: listen.proxyProtocol,
         implicitTls: how.implicitTls ? context : null,
         logger,
         admit(info) {
+          tally.accepted++;
           const verdict = shared.connections.tryOpen(info.remoteAddress);
           if (verdict.kind === 'accept') return { ok: true, release: verdict.value };
+          tally.refused++;
           const refusal = how.refusal(verdict.reason === 'too-many-connections-from-ip');
           return { ok: false, refuse: (socket) => void socket.end(refusal) };
         },
@@ -219,9 +305,11 @@ function sessionService<S extends { start(): void; shutdown(): void }>(kind: Lis
         },
       });
       shared.running.addresses[kind] = listener.address;
+      Object.assign(tally, { listener, up: true });
       shared.deps.logger.info({ listener: kind, address: `${listener.address.host}:${listener.address.port}` }, 'listening');
     },
     async stop() {
+      tally.up = false;
       const stopping = listener?.stop({ graceMs: SHUTDOWN_GRACE_MS });
       for (const s of sessions) s.shutdown();
       await stopping;
@@ -230,13 +318,15 @@ function sessionService<S extends { start(): void; shutdown(): void }>(kind: Lis
 }
 
 /** A pop3 (plaintext + STLS) or pop3s (implicit TLS) listener. */
-function pop3Service(kind: (typeof POP3_KINDS)[number], listen: HostPort, shared: Pop3Shared): Service {
-  const { config, deps, clock, authLimiter, popBeforeSmtp, maildropLocks } = shared;
+function pop3Service(kind: (typeof POP3_KINDS)[number], listen: ListenerConfig, shared: Pop3Shared): Service {
+  const { currentConfig, deps, clock, authLimiter, popBeforeSmtp, maildropLocks } = shared;
   return sessionService(kind, listen, shared, {
     implicitTls: kind === 'pop3s',
     refusal: (fromOneIp) => formatResponse(fromOneIp ? Pop3Replies.tooManyConnectionsFromIp : Pop3Replies.tooManyConnections),
-    open: (socket, info, context, logger, onClose) =>
-      new Pop3Session(
+    open: (socket, info, context, logger, onClose) => {
+      // Read per connection: a SIGHUP's new limits apply to the next session.
+      const config = currentConfig();
+      return new Pop3Session(
         socket,
         { id: info.id, remoteAddress: info.remoteAddress, tls: info.tls },
         {
@@ -254,18 +344,21 @@ function pop3Service(kind: (typeof POP3_KINDS)[number], listen: HostPort, shared
           logger,
         },
         onClose,
-      ),
+      );
+    },
   });
 }
 
 /** An imap (plaintext + STARTTLS) or imaps (implicit TLS) listener. */
-function imapService(kind: (typeof IMAP_KINDS)[number], listen: HostPort, shared: MdaShared): Service {
-  const { config, deps, clock, authLimiter, popBeforeSmtp } = shared;
+function imapService(kind: (typeof IMAP_KINDS)[number], listen: ListenerConfig, shared: MdaShared): Service {
+  const { currentConfig, deps, clock, authLimiter, popBeforeSmtp } = shared;
   return sessionService(kind, listen, shared, {
     implicitTls: kind === 'imaps',
     refusal: (fromOneIp) => ImapUntagged.tooManyConnections(fromOneIp),
-    open: (socket, info, context, logger, onClose) =>
-      new ImapSession(
+    open: (socket, info, context, logger, onClose) => {
+      // Read per connection: a SIGHUP's new limits apply to the next session.
+      const config = currentConfig();
+      return new ImapSession(
         socket,
         { id: info.id, remoteAddress: info.remoteAddress, tls: info.tls },
         {
@@ -284,8 +377,88 @@ function imapService(kind: (typeof IMAP_KINDS)[number], listen: HostPort, shared
           logger,
         },
         onClose,
-      ),
+      );
+    },
   });
+}
+
+interface HttpShared {
+  config: Readonly<Config>;
+  deps: ServiceDeps;
+  clock: Clock;
+  resolver: DnsCache;
+  intake: Intake;
+  scheduler: QueueScheduler;
+  tallies: Map<ListenerName, ListenerTally>;
+  running: RunningListeners;
+}
+
+/**
+ * The HTTP listener: /healthz, /metrics and, with `admin.token` set, the
+ * admin API. Both read the live objects through small ports built here.
+ */
+function httpService(listen: ListenerConfig, shared: HttpShared): Service {
+  const { config, deps, clock, resolver, intake, scheduler, tallies, running } = shared;
+  const logger = deps.logger.child({ component: 'http' });
+  const store = deps.store;
+  const pool = deps.pool;
+  let server: HttpServer | null = null;
+  let metrics: ReturnType<typeof createMetrics> | null = null;
+  return {
+    name: 'http',
+    async start() {
+      metrics = createMetrics({
+        listeners: () =>
+          [...tallies].map(([protocol, t]) => ({ protocol, up: t.up, open: t.listener?.connections ?? 0, accepted: t.accepted, refused: t.refused })),
+        intake: () => intake.stats,
+        outcomes: () => scheduler.stats,
+        queueItems: () => store.queueItems(),
+        store: () => store.stats(),
+        storeWriteFailure: () => store.writeFailure,
+        observeFsync: (observer) => store.observeFsync(observer),
+        pool: pool ? () => ({ threads: pool.threads, utilization: pool.utilization, queueSize: pool.queueSize, waitTimeMs: pool.waitTime }) : undefined,
+        dns: () => resolver.stats(),
+        now: () => clock.now(),
+      });
+      const render = metrics;
+      const token = config.admin.token;
+      server = await HttpServer.start({
+        host: listen.host,
+        port: listen.port,
+        proxyProtocol: listen.proxyProtocol,
+        logger,
+        clock,
+        app: {
+          health() {
+            const problems: string[] = [];
+            for (const name of Object.keys(config.listen) as ListenerName[]) {
+              if (name !== 'http' && !tallies.get(name)?.up) problems.push(`listener ${name} is not listening`);
+            }
+            const failure = store.writeFailure;
+            if (failure) problems.push(`store: ${failure.message}`);
+            return problems;
+          },
+          metrics: async () => ({ contentType: render.contentType, body: await render.render() }),
+          admin:
+            token === ''
+              ? null
+              : {
+                  token,
+                  queueList: () => listing(store.queueItems()),
+                  queueFlush: () => scheduler.flush(),
+                  queueDelete: (id) => scheduler.delete(id),
+                  users: () => deps.users.list(),
+                },
+        },
+      });
+      running.addresses.http = server.address;
+      logger.info({ listener: 'http', address: `${server.address.host}:${server.address.port}`, admin: token !== '' }, 'listening');
+    },
+    async stop() {
+      await server?.stop();
+      metrics?.close();
+    },
+  };
 }
 
 /**
@@ -324,7 +497,7 @@ function outboundService(
   };
   scheduler = new QueueScheduler({
     store,
-    router: new Router({ routes: config.delivery.routes, relayHost: config.delivery.relayHost, port: config.delivery.port, resolver }),
+    router: makeRouter(config, resolver),
     transport,
     webhook: deliverWebhook,
     bounces: { sendBounce: bounceTo },

@@ -12,15 +12,20 @@ export interface LoadedConfig {
 
 /** Loads the config (`--config FILE`, else POSTLINE_CONFIG, ./postline.yaml, embedded default); on errors prints each one and exits 1. */
 export function requireConfig(ctx: CliContext, file: string | undefined): LoadedConfig {
-  const result = loadConfig({
-    ...(file !== undefined ? { file: resolve(ctx.cwd, file) } : {}),
-    cwd: ctx.cwd,
-    env: ctx.env,
-  });
+  const result = readConfig(ctx, file);
   if (!result.ok) {
     for (const line of result.errors) ctx.err(line);
     ctx.err(`postline: invalid config (${result.source}): ${result.errors.length} error${result.errors.length === 1 ? '' : 's'}`);
     throw new CliExit(1);
   }
   return { config: result.config, warnings: result.warnings, source: result.source };
+}
+
+/** The same lookup as requireConfig, without exiting: `serve` re-reads its config on SIGHUP. */
+export function readConfig(ctx: CliContext, file: string | undefined): ReturnType<typeof loadConfig> {
+  return loadConfig({
+    ...(file !== undefined ? { file: resolve(ctx.cwd, file) } : {}),
+    cwd: ctx.cwd,
+    env: ctx.env,
+  });
 }

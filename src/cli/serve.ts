@@ -8,18 +8,19 @@ import type { Config } from '../config/types.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { openStore, type Store } from '../store/index.js';
 import { UserDirectory } from '../users/directory.js';
-import { buildServices, type Service } from '../main.js';
+import { buildServer, type Server, type Service } from '../main.js';
 import { WorkerPool } from '../pool/pool.js';
 import { poolPasswordHasher } from '../pool/password-hasher.js';
 import { stringOption, type ParsedArgs } from './args.js';
 import { scryptLnFromEnv, usageError, type CliContext } from './context.js';
-import { requireConfig } from './load-config.js';
+import { readConfig, requireConfig } from './load-config.js';
 
 interface Running {
   store: Store;
   users: UserDirectory;
   services: Service[];
   pool: WorkerPool;
+  reconfigure: Server['reconfigure'];
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -36,14 +37,22 @@ export async function runServe(args: ParsedArgs, ctx: CliContext): Promise<numbe
   // Installed before startup, so a SIGTERM during startup is still a clean stop.
   const signals = onShutdownSignal(logger);
   let running: Running;
+  // Also installed early: SIGHUP's default action would end the process.
+  let reloadable: Running | null = null;
+  const reloads = onReloadSignal(async () => {
+    if (reloadable) await reloadConfig(ctx, stringOption(args, 'config'), reloadable, logger);
+    else logger.warn('SIGHUP ignored: not running (starting or stopping)');
+  });
   try {
     running = await start(config, logger, scryptLn);
   } catch (err) {
     logger.error({ err, dataDir: config.dataDir, source }, 'startup failed');
     signals.dispose();
+    reloads.dispose();
     await flush(logger);
     return 1;
   }
+  reloadable = running;
   const userCount = running.users.list().length;
   logger.info(
     { source, hostname: config.hostname, dataDir: config.dataDir, domains: config.domains, users: userCount, services: running.services.map((s) => s.name) },
@@ -58,6 +67,8 @@ export async function runServe(args: ParsedArgs, ctx: CliContext): Promise<numbe
   // handlers alone do not, so keep it alive explicitly until shutdown.
   const keepAlive = setInterval(() => {}, 1 << 30);
   const signal = await signals.first;
+  // The handler stays (a SIGHUP now must not kill the process) but does nothing.
+  reloadable = null;
   clearInterval(keepAlive);
   logger.info({ signal }, 'shutting down');
   try {
@@ -98,11 +109,12 @@ async function start(config: Readonly<Config>, logger: Logger, scryptLn: number 
     users = await UserDirectory.open({ dataDir: config.dataDir, configUsers: config.users, logger: usersLogger, scryptLn, hasher: poolPasswordHasher(pool) });
     for (const w of users.warnings) usersLogger.warn(w);
     users.watch({ intervalMs: USERS_POLL_MS });
-    for (const service of buildServices(config, { store, users, logger })) {
+    const server = buildServer(config, { store, users, logger, pool });
+    for (const service of server.services) {
       await service.start();
       started.push(service);
     }
-    return { store, users, services: started, pool };
+    return { store, users, services: started, pool, reconfigure: server.reconfigure };
   } catch (err) {
     // Undo what did start, so the store is closed cleanly even on a failed start.
     await stop({ store, users: users ?? null, services: started, pool }, logger);
@@ -127,6 +139,49 @@ async function stop(running: { store: Store; users: UserDirectory | null; servic
 async function ensureWritableDir(dir: string): Promise<void> {
   await fs.mkdir(dir, { recursive: true });
   await fs.access(dir, constants.W_OK);
+}
+
+/**
+ * SIGHUP: read the config again and apply it (users, aliases, domains,
+ * routes, limits, relay, checks) without dropping a connection. A broken
+ * config is refused with its errors and the running one stays.
+ */
+async function reloadConfig(ctx: CliContext, file: string | undefined, running: Running, logger: Logger): Promise<void> {
+  const result = readConfig(ctx, file);
+  if (!result.ok) {
+    logger.error({ source: result.source, errors: result.errors }, 'config reload failed');
+    return;
+  }
+  for (const w of result.warnings) logger.warn({ source: result.source }, w);
+  try {
+    const { needsRestart } = await running.reconfigure(result.config);
+    for (const w of running.users.warnings) logger.warn({ component: 'users' }, w);
+    logger.info({ source: result.source, needsRestart }, 'config reloaded');
+    if (needsRestart.length > 0) logger.warn({ keys: needsRestart }, 'these changes take effect after a restart');
+  } catch (err) {
+    logger.error({ err, source: result.source }, 'config reload failed');
+  }
+}
+
+/** Runs `reload` on each SIGHUP, one at a time; a SIGHUP during a reload runs it once more afterwards. */
+function onReloadSignal(reload: () => Promise<void>): { dispose(): void } {
+  let running: Promise<void> | null = null;
+  let again = false;
+  const run = (): void => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = reload().finally(() => {
+      running = null;
+      if (again) {
+        again = false;
+        run();
+      }
+    });
+  };
+  process.on('SIGHUP', run);
+  return { dispose: () => void process.removeListener('SIGHUP', run) };
 }
 
 function onShutdownSignal(logger: Logger): { first: Promise<NodeJS.Signals>; dispose(): void } {

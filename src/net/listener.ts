@@ -1,9 +1,17 @@
 /**
  * One listening socket (smtp, submission, smtps, pop3, pop3s, imap, imaps),
- * protocol-agnostic: it accepts, asks the caller whether to admit (limits
- * are policy's business), does the TLS handshake on implicit-TLS ports,
- * and hands the socket to a session. It also makes sure no socket error
- * can crash the process and that stop() leaves nothing open.
+ * protocol-agnostic: it accepts, reads the PROXY protocol header when the
+ * listener is behind a load balancer, asks the caller whether to admit
+ * (limits are policy's business), does the TLS handshake on implicit-TLS
+ * ports, and hands the socket to a session. It also makes sure no socket
+ * error can crash the process and that stop() leaves nothing open.
+ *
+ * Order on a `proxyProtocol` listener: accept → PROXY header (real client
+ * address) → admission → TLS handshake (smtps/pop3s/imaps) → session. The
+ * header comes first because it is the first thing on the wire (before the
+ * ClientHello) and because admission must count the real client, not the
+ * balancer. Without `proxyProtocol` that step does not exist: the code path
+ * is the same synchronous one as before.
  */
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
@@ -11,13 +19,18 @@ import type { Duplex } from 'node:stream';
 import type { SecureContext } from 'node:tls';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
+import { DEFAULT_PROXY_HEADER_TIMEOUT_MS, plainAddress, readProxyHeader } from './proxy.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, upgradeToTls } from './starttls.js';
 
 export interface ConnectionInfo {
   id: string; // short unique id for logs
   listener: string;
-  remoteAddress: string; // IPv4-mapped IPv6 ("::ffff:1.2.3.4") is reported as plain IPv4
+  /** The client: from the PROXY header on a proxyProtocol listener, else the socket's peer. IPv4-mapped IPv6 ("::ffff:1.2.3.4") is reported as plain IPv4. */
+  remoteAddress: string;
   remotePort: number;
+  /** The socket's own peer: the load balancer on a proxyProtocol listener (for logs), else the same as remoteAddress/remotePort. */
+  peerAddress: string;
+  peerPort: number;
   localPort: number;
   tls: boolean; // implicit TLS; a later STARTTLS is the session's to track
 }
@@ -39,6 +52,10 @@ export interface ListenerOptions {
   handshakeTimeoutMs?: number;
   /** A refused client that neither reads the refusal nor closes is cut after this. */
   refusalLingerMs?: number;
+  /** Behind a load balancer: every connection must start with a PROXY v1/v2 header (HAProxy spec); one without is closed. */
+  proxyProtocol?: boolean;
+  /** proxyProtocol: a connection without a complete header after this is closed. Default 5 s. */
+  proxyHeaderTimeoutMs?: number;
 }
 
 const DEFAULT_REFUSAL_LINGER_MS = 10_000;
@@ -127,24 +144,59 @@ export class Listener {
     this.sockets.add(raw);
     // Set once admitted. Whatever the session does, a closed socket gives its
     // slot back, before stop() can see the listener empty.
-    let release: (() => void) | null = null;
+    const slot: { release: (() => void) | null } = { release: null };
     raw.once('close', () => {
-      release?.();
+      slot.release?.();
       this.sockets.delete(raw);
       if (this.sockets.size === 0) this.onEmpty?.();
     });
 
-    const tls = this.opts.implicitTls;
+    const peerAddress = plainAddress(remoteAddress);
+    const peerPort = raw.remotePort ?? 0;
     const info: ConnectionInfo = {
       id,
       listener: name,
-      remoteAddress: remoteAddress.startsWith('::ffff:') && net.isIPv4(remoteAddress.slice(7)) ? remoteAddress.slice(7) : remoteAddress,
-      remotePort: raw.remotePort ?? 0,
+      remoteAddress: peerAddress,
+      remotePort: peerPort,
+      peerAddress,
+      peerPort,
       localPort: raw.localPort ?? 0,
-      tls: tls !== null,
+      tls: this.opts.implicitTls !== null,
     };
-    logger.debug({ conn: id, listener: name, remote: info.remoteAddress, remotePort: info.remotePort }, 'connection');
+    if (!this.opts.proxyProtocol) {
+      logger.debug({ conn: id, listener: name, remote: info.remoteAddress, remotePort: info.remotePort }, 'connection');
+      return this.admit(raw, info, slot);
+    }
+    // Never rejects; on 'failed' the socket is already destroyed.
+    void readProxyHeader(raw, { timeoutMs: this.opts.proxyHeaderTimeoutMs ?? DEFAULT_PROXY_HEADER_TIMEOUT_MS, clock: this.clock }).then((result) => {
+      const where = { conn: id, listener: name, peer: peerAddress, peerPort };
+      switch (result.kind) {
+        case 'failed':
+          // A malformed header is a misconfigured balancer or someone bypassing it: worth the operator's eye. Timeouts and hang-ups are noise.
+          if (result.reason === 'malformed') logger.info({ ...where, problem: result.problem }, 'PROXY header rejected, connection closed');
+          else logger.debug({ ...where, reason: result.reason, problem: result.problem }, 'no PROXY header, connection closed');
+          return;
+        case 'local':
+          logger.debug({ ...where, remote: peerAddress, remotePort: peerPort, proxy: `v${result.header.version} ${result.header.command}` }, 'connection');
+          break;
+        case 'proxied':
+          info.remoteAddress = result.remoteAddress;
+          info.remotePort = result.remotePort;
+          logger.debug({ ...where, remote: info.remoteAddress, remotePort: info.remotePort, proxy: `v${result.header.version}` }, 'connection');
+          break;
+      }
+      // stop() may have begun while we waited for the header.
+      if (this.stopping || raw.destroyed) return void raw.destroy();
+      this.admit(raw, info, slot);
+    }).catch((err: unknown) => {
+      logger.error({ err, conn: id, listener: name }, 'connection setup failed');
+      raw.destroy();
+    });
+  }
 
+  private admit(raw: net.Socket, info: ConnectionInfo, slot: { release: (() => void) | null }): void {
+    const { logger } = this.opts;
+    const { id, listener: name } = info;
     let admission: Admission;
     try {
       admission = this.opts.admit(info);
@@ -167,8 +219,9 @@ export class Listener {
         logger.error({ err, conn: id, listener: name }, 'release failed');
       }
     };
-    release = releaseOnce;
+    slot.release = releaseOnce;
 
+    const tls = this.opts.implicitTls;
     if (tls === null) return this.handOver(raw, info, releaseOnce);
     // Admitted before the handshake, so connections stuck in a handshake count against the limits too.
     upgradeToTls(raw, tls, { timeoutMs: this.handshakeTimeoutMs, clock: this.clock, logger, connectionId: id }).then(

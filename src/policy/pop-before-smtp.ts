@@ -22,11 +22,17 @@ export class PopBeforeSmtp {
   private readonly maxEntries: number;
 
   constructor(
-    private readonly ttlMs: number,
+    private ttlMs: number,
     private readonly clock: Clock,
     opts: { maxEntries?: number } = {},
   ) {
     this.maxEntries = opts.maxEntries ?? POP_BEFORE_SMTP_MAX_ENTRIES;
+  }
+
+  /** relay.popBeforeSmtp changed (SIGHUP); 0 turns it off at once. */
+  setTtl(ttlMs: number): void {
+    this.ttlMs = ttlMs;
+    if (ttlMs <= 0) this.until.clear();
   }
 
   /** Called after a successful POP3/IMAP login from `ip`. */

@@ -46,7 +46,7 @@ export interface AuthFailureLimiterOptions {
  */
 export class AuthFailureLimiter {
   private readonly failures = new Map<string, number[]>();
-  private readonly maxFailures: number;
+  private maxFailures: number;
   private readonly windowMs: number;
   private readonly clock: Clock;
   private readonly maxIps: number;
@@ -56,6 +56,11 @@ export class AuthFailureLimiter {
     this.windowMs = opts.windowMs;
     this.clock = opts.clock;
     this.maxIps = opts.maxIps ?? AUTH_FAILURE_MAX_IPS;
+  }
+
+  /** limits.authFailuresPerIp changed (SIGHUP). */
+  setMaxFailures(maxFailures: number): void {
+    this.maxFailures = maxFailures;
   }
 
   recordFailure(ip: string): void {
@@ -117,7 +122,12 @@ export class ConnectionCounter {
   private readonly perIp = new Map<string, number>();
   private open = 0;
 
-  constructor(private readonly opts: ConnectionCounterOptions) {}
+  constructor(private opts: ConnectionCounterOptions) {}
+
+  /** New limits (SIGHUP) apply to the next connection; open ones are never cut. */
+  setLimits(opts: ConnectionCounterOptions): void {
+    this.opts = opts;
+  }
 
   tryOpen(ip: string): Verdict<() => void> {
     const key = normalizeIp(ip);

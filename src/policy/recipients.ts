@@ -66,14 +66,19 @@ export const MAX_ALIAS_HOPS = 8;
 type Resolution = { kind: 'found'; address: string } | { kind: 'none' } | { kind: 'loop'; detail: string };
 
 export class MailPolicy {
-  private readonly domains: ReadonlySet<string>;
-  private readonly aliases: ReadonlyMap<string, string>;
-  private readonly catchAll: string | null;
-  private readonly maxRecipients: number;
-  private readonly maxMessageSize: number;
+  private domains: ReadonlySet<string> = new Set();
+  private aliases: ReadonlyMap<string, string> = new Map();
+  private catchAll: string | null = null;
+  private maxRecipients = 0;
+  private maxMessageSize = 0;
 
-  constructor(private readonly deps: MailPolicyDeps) {
-    const { config } = deps;
+  constructor(private deps: MailPolicyDeps) {
+    this.reconfigure(deps.config, deps.trusted);
+  }
+
+  /** A new config (SIGHUP): the next command of every session sees it. */
+  reconfigure(config: PolicyConfig, trusted: NetworkList): void {
+    this.deps = { ...this.deps, config, trusted };
     // The validator already lower-cases these; doing it again is cheap and
     // keeps policy correct if it is ever handed a hand-built config.
     this.domains = new Set(config.domains.map(canonicalDomain));

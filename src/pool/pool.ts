@@ -39,6 +39,13 @@ export class WorkerPool {
     return this.piscina.queueSize;
   }
 
+  /** How long tasks waited for a worker since start, in ms (piscina's histogram summary); null before any. */
+  get waitTime(): { p50: number; p90: number; p99: number; max: number; mean: number } | null {
+    // piscina types this as any; the fields are its HistogramSummary's.
+    const w = this.piscina.waitTime as { p50: number; p90: number; p99: number; max: number; mean: number } | null;
+    return w ? { p50: w.p50, p90: w.p90, p99: w.p99, max: w.max, mean: w.mean } : null;
+  }
+
   async destroy(): Promise<void> {
     await this.piscina.destroy();
   }

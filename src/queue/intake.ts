@@ -19,6 +19,9 @@ export interface IntakeEnvelope {
 }
 
 export class Intake {
+  /** Messages committed, by where they went (for /metrics): only mailboxes, only the queue, or both. */
+  readonly stats = { local: 0, queued: 0, mixed: 0 };
+
   constructor(
     private readonly store: Store,
     private readonly now: () => number = Date.now,
@@ -51,5 +54,8 @@ export class Intake {
       );
     }
     await Promise.all(writes);
+    if (local.length > 0 && remote.length > 0) this.stats.mixed++;
+    else if (local.length > 0) this.stats.local++;
+    else if (remote.length > 0) this.stats.queued++;
   }
 }

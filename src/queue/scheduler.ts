@@ -69,15 +69,20 @@ const DEFAULT_CONCURRENCY = 100;
 const FRESH_BODY_BYTES = 64 * 1024 * 1024;
 /** More Received headers than this: a mail loop (RFC 5321 §6.3); bounce instead of sending it round again. */
 const MAX_HOPS = 30;
+/** Distinct status codes counted separately in stats.deferredByStatus; the rest count as "other". */
+const MAX_STATUS_KEYS = 100;
 
 interface Verdicts {
   delivered: [string, string][];
   bounced: DsnRecipient[];
-  deferred: [string, string][];
+  /** recipient, diagnostic text, RFC 3463 status (for /metrics). */
+  deferred: [string, string, string][];
 }
 
 export class QueueScheduler {
-  private readonly opts: SchedulerOptions;
+  /** Recipient outcomes once durably recorded, for /metrics. */
+  readonly stats = { delivered: 0, deferred: 0, bounced: 0, deferredByStatus: new Map<string, number>() };
+  private opts: SchedulerOptions;
   /**
    * Due now, in arrival order. A queue rather than a scan of everything
    * queued: under load thousands of messages wait here, and choosing the next
@@ -91,6 +96,11 @@ export class QueueScheduler {
   private timer: object | null = null;
   private timerAt = Infinity;
   private stopped = false;
+
+  /** New routes, retry delays or lifetime (SIGHUP): used from the next attempt on. */
+  reconfigure(changes: Pick<SchedulerOptions, 'router' | 'retryMs' | 'maxQueueLifetimeMs'>): void {
+    this.opts = { ...this.opts, ...changes };
+  }
 
   constructor(options: SchedulerOptions) {
     this.opts = options;
@@ -255,14 +265,15 @@ export class QueueScheduler {
         for (const r of recipients) v.bounced.push({ recipient: r, action: 'failed', status: route.status, diagnostic: `X-Postline; ${route.text}` });
         return;
       case 'defer':
-        for (const r of recipients) v.deferred.push([r, route.text]);
+        // Routing defers only when DNS fails: 4.4.3, directory server failure.
+        for (const r of recipients) v.deferred.push([r, route.text, '4.4.3']);
         return;
       case 'webhook': {
         const result = await this.opts.webhook(route.url, message);
         for (const r of recipients) {
           if (result.status === 'delivered') v.delivered.push([r, result.text]);
           else if (result.status === 'permanent') v.bounced.push({ recipient: r, action: 'failed', status: '5.0.0', diagnostic: `X-Postline; ${result.text}`, remoteMta: route.url });
-          else v.deferred.push([r, result.text]);
+          else v.deferred.push([r, result.text, '4.0.0']);
         }
         return;
       }
@@ -298,14 +309,14 @@ export class QueueScheduler {
       }
     }
     if (last) this.collect(last, v);
-    else for (const r of message.recipients) v.deferred.push([r, 'no mail host to try']);
+    else for (const r of message.recipients) v.deferred.push([r, 'no mail host to try', '4.4.1']);
   }
 
   private collect(result: DeliveryResult, v: Verdicts): void {
     for (const o of result.recipients) {
       if (o.status === 'delivered') v.delivered.push([o.recipient, `${o.code ?? ''} ${o.text}`.trim()]);
       else if (o.status === 'permanent') v.bounced.push({ recipient: o.recipient, action: 'failed', status: o.enhanced, diagnostic: o.diagnostic, remoteMta: o.remoteHost, lastAttempt: this.opts.clock.now() });
-      else v.deferred.push([o.recipient, o.diagnostic]);
+      else v.deferred.push([o.recipient, o.diagnostic, o.enhanced]);
     }
   }
 
@@ -322,6 +333,7 @@ export class QueueScheduler {
     const log = this.opts.logger;
     if (v.delivered.length > 0) {
       await this.opts.store.recordQueueDone(item.id, v.delivered.map(([r, text]) => [r, 'delivered', text]));
+      this.stats.delivered += v.delivered.length;
       log.info({ queueId: item.id, recipients: v.delivered.map(([r]) => r) }, 'delivered');
     }
     if (v.deferred.length > 0 && now - item.arrived >= this.opts.maxQueueLifetimeMs) {
@@ -331,6 +343,7 @@ export class QueueScheduler {
       // Never bounce a bounce: mail from <> that cannot be delivered is dropped (and logged).
       if (item.sender !== null) await this.opts.bounces.sendBounce(item.sender, this.renderBounce(item, body, v.bounced, now));
       await this.opts.store.recordQueueDone(item.id, v.bounced.map((b) => [b.recipient, 'bounced', b.diagnostic ?? b.status]));
+      this.stats.bounced += v.bounced.length;
       log.warn({ queueId: item.id, recipients: v.bounced.map((b) => b.recipient), sender: item.sender ?? '<>' }, item.sender === null ? 'undeliverable mail from <> dropped' : 'bounced');
     }
     if (v.deferred.length > 0) {
@@ -338,13 +351,24 @@ export class QueueScheduler {
       const delays = this.opts.retryMs;
       const delay = delays.length > 0 ? delays[Math.min(attempts - 1, delays.length - 1)]! : 60_000;
       const next = now + delay;
-      await this.opts.store.recordQueueAttempt(item.id, attempts, next, v.deferred);
+      await this.opts.store.recordQueueAttempt(item.id, attempts, next, v.deferred.map(([r, text]): [string, string] => [r, text]));
+      this.countDeferrals(v.deferred);
       this.schedule(item.id, next);
       log.info({ queueId: item.id, recipients: v.deferred.map(([r]) => r), attempts, retryInMs: delay, reason: v.deferred[0]![1] }, 'deferred');
     }
   }
 
-  private renderBounce(item: QueueItem, body: Buffer, failed: DsnRecipient[], now: number): Buffer {
+  /** Counted per status once the attempt is recorded; the number of distinct codes is capped (remote servers choose them). */
+  private countDeferrals(deferred: [string, string, string][]): void {
+    this.stats.deferred += deferred.length;
+    const byStatus = this.stats.deferredByStatus;
+    for (const [, , status] of deferred) {
+      const key = byStatus.has(status) || byStatus.size < MAX_STATUS_KEYS ? status : 'other';
+      byStatus.set(key, (byStatus.get(key) ?? 0) + 1);
+    }
+  }
+
+    private renderBounce(item: QueueItem, body: Buffer, failed: DsnRecipient[], now: number): Buffer {
     const dsn = (item.dsn ?? {}) as OutboundDsn;
     const orcpt = dsn.orcpt ?? {};
     return renderDsn({

@@ -284,7 +284,8 @@ export class Store {
       for (const t of targets) if (this.mailboxes.folders.get(t.folder.box) === t.folder) out.push({ address: t.address, folder: t.folder.name, uid: t.uid });
       return out;
     });
-    return waits.length === 0 ? done : Promise.all(waits).then(() => done);
+    // `done` inside the all(): when a folder write fails, the message's own failure must not go unhandled (a crash).
+    return waits.length === 0 ? done : Promise.all([...waits, done]).then(() => done);
   }
 
   /**

@@ -33,6 +33,11 @@ interface Entry extends DirectoryUser {
   phc: string | null;
 }
 
+interface ConfigEntry extends Entry {
+  /** HMAC of the inline plain password this phc was made from: a reload with the same password keeps the hash. */
+  plainMac: Buffer | null;
+}
+
 /** Hashing as a port, so verification can move into the worker pool without touching this module. */
 export interface PasswordHasher {
   hash(password: string, opts: { ln?: number }): Promise<string>;
@@ -91,51 +96,44 @@ export class UserDirectory {
   private closed = false;
   private currentWarnings: string[] = [];
   private readonly verified = new Map<string, { phc: string; mac: Buffer; until: number }>();
-  private readonly macKey = randomBytes(32);
 
   private constructor(
     private readonly options: UserDirectoryOptions,
-    private readonly configEntries: Map<string, Entry>,
-    private readonly configWarnings: string[],
+    private configUsers: readonly InlineUser[],
+    private configEntries: Map<string, ConfigEntry>,
+    private configWarnings: string[],
     private readonly dummyPhc: string,
     private readonly hasher: PasswordHasher,
     private readonly logger: Logger,
     private readonly clock: Clock,
+    private readonly macKey: Buffer,
   ) {}
 
-  /**
-   * Builds the directory and reads the users file once.
-   *
-   * Inline plain passwords are hashed here, once, in memory, rather than
-   * compared directly: then every login — config user, file user or unknown
-   * address — costs one scrypt of similar price, so response time reveals
-   * neither whether an address exists nor which kind of user it is.
-   */
+  /** Builds the directory (inline users hashed in memory, see buildConfigEntries) and reads the users file once. */
   static async open(options: UserDirectoryOptions): Promise<UserDirectory> {
     const hasher = options.hasher ?? localHasher;
     const logger = options.logger ?? silentLogger;
     const ln = options.scryptLn;
-    const configEntries = new Map<string, Entry>();
-    const configWarnings: string[] = [];
-    for (const u of options.configUsers) {
-      const address = u.address.toLowerCase();
-      if (configEntries.has(address)) continue; // reported by mergeUsers
-      let phc: string | null = null;
-      if (u.passwordHash !== null) {
-        if (parsePhc(u.passwordHash)) phc = u.passwordHash;
-        else configWarnings.push(`user ${address}: passwordHash is not a supported PHC string; this user cannot log in`);
-      } else if (u.password !== null) {
-        phc = await hasher.hash(u.password, { ln });
-      } else {
-        configWarnings.push(`user ${address} has neither password nor passwordHash; this user cannot log in`);
-      }
-      configEntries.set(address, { address, source: 'config', created: null, phc });
-    }
+    const macKey = randomBytes(32);
+    const config = await buildConfigEntries(options.configUsers, { hasher, ln, macKey, previous: new Map() });
     // Unknown addresses are verified against this, so they cost what a real user costs.
     const dummyPhc = await hasher.hash(randomBytes(16).toString('hex'), { ln });
-    const dir = new UserDirectory(options, configEntries, configWarnings, dummyPhc, hasher, logger, options.clock ?? systemClock);
+    const dir = new UserDirectory(options, options.configUsers, config.entries, config.warnings, dummyPhc, hasher, logger, options.clock ?? systemClock, macKey);
     await dir.reload();
     return dir;
+  }
+
+  /**
+   * Replaces the inline config users (SIGHUP). Unchanged plain passwords keep
+   * their hash, so the login cache stays warm; a changed or removed user's
+   * cached login dies with its old hash.
+   */
+  async setConfigUsers(configUsers: readonly InlineUser[]): Promise<void> {
+    const config = await buildConfigEntries(configUsers, { hasher: this.hasher, ln: this.options.scryptLn, macKey: this.macKey, previous: this.configEntries });
+    this.configUsers = configUsers;
+    this.configEntries = config.entries;
+    this.configWarnings = config.warnings;
+    await this.reload();
   }
 
   /** Problems worth an operator's attention (conflicts, unusable hashes), as of the last load. */
@@ -211,7 +209,7 @@ export class UserDirectory {
     const signature = await this.statFile();
     const fileUsers = await readUsers(this.options.dataDir);
     const hashes = new Map(fileUsers.map((u) => [u.address, u.passwordHash]));
-    const merged = mergeUsers(this.options.configUsers, fileUsers);
+    const merged = mergeUsers(this.configUsers, fileUsers);
     const entries = new Map<string, Entry>();
     const warnings = [...this.configWarnings, ...merged.warnings];
     for (const u of merged.users) {
@@ -297,4 +295,37 @@ export class UserDirectory {
 function sameSignature(a: FileSignature | null, b: FileSignature | null): boolean {
   if (a === null || b === null) return a === b;
   return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
+}
+
+/**
+ * Inline config users → entries. Plain passwords are hashed here, once, in
+ * memory, rather than compared directly: then every login — config user,
+ * file user or unknown address — costs one scrypt of similar price, so
+ * response time reveals neither whether an address exists nor which kind of
+ * user it is.
+ */
+async function buildConfigEntries(
+  users: readonly InlineUser[],
+  how: { hasher: PasswordHasher; ln: number | undefined; macKey: Buffer; previous: ReadonlyMap<string, ConfigEntry> },
+): Promise<{ entries: Map<string, ConfigEntry>; warnings: string[] }> {
+  const entries = new Map<string, ConfigEntry>();
+  const warnings: string[] = [];
+  for (const u of users) {
+    const address = u.address.toLowerCase();
+    if (entries.has(address)) continue; // reported by mergeUsers
+    let phc: string | null = null;
+    let plainMac: Buffer | null = null;
+    if (u.passwordHash !== null) {
+      if (parsePhc(u.passwordHash)) phc = u.passwordHash;
+      else warnings.push(`user ${address}: passwordHash is not a supported PHC string; this user cannot log in`);
+    } else if (u.password !== null) {
+      plainMac = createHmac('sha256', how.macKey).update(u.password, 'utf8').digest();
+      const before = how.previous.get(address);
+      phc = before?.plainMac && before.phc && timingSafeEqual(before.plainMac, plainMac) ? before.phc : await how.hasher.hash(u.password, { ln: how.ln });
+    } else {
+      warnings.push(`user ${address} has neither password nor passwordHash; this user cannot log in`);
+    }
+    entries.set(address, { address, source: 'config', created: null, phc, plainMac });
+  }
+  return { entries, warnings };
 }

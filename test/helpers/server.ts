@@ -21,7 +21,9 @@ export interface TestServer {
   config: Readonly<Config>;
   store: Store;
   users: UserDirectory;
-  port(name: 'smtp' | 'submission' | 'smtps' | 'pop3' | 'pop3s' | 'imap' | 'imaps'): number;
+  port(name: 'smtp' | 'submission' | 'smtps' | 'pop3' | 'pop3s' | 'imap' | 'imaps' | 'http'): number;
+  /** The running services (queue, listeners, http), e.g. to stop one listener. */
+  services(): readonly Service[];
   dataDir: string;
   /** Stops the listeners and closes the store, then opens both again on the same data directory (new ports). */
   restart(): Promise<void>;
@@ -65,7 +67,7 @@ export async function startTestServer(extraYaml = '', options: { limits?: string
   const running: RunningListeners = { addresses: {} };
   let services: Service[] = [];
   const startServices = async (s: Store): Promise<void> => {
-    services = buildServices(config, { store: s, users, logger: silentLogger, clock: options.clock }, running);
+    services = buildServices(config, { store: s, users, logger: silentLogger, clock: options.clock, pool }, running);
     for (const service of services) await service.start();
   };
   const stopServices = async (): Promise<void> => {
@@ -77,6 +79,7 @@ export async function startTestServer(extraYaml = '', options: { limits?: string
     store,
     users,
     dataDir: config.dataDir,
+    services: () => services,
     port(name) {
       const a = running.addresses[name];
       if (!a) throw new Error(`listener ${name} is not running`);

@@ -28,7 +28,9 @@ const ALLOWED: Record<string, readonly string[] | '*'> = {
   queue: ['core', 'codec', 'config', 'store', 'pool', 'delivery'],
   store: ['core', 'codec', 'pool'], // codec/mime: readMimeInfo parses messages (pool or inline)
   delivery: ['core', 'codec', 'config', 'dns', 'pool'],
-  http: ['core', 'config'],
+  http: ['core', 'config', 'net'], // net/proxy.ts: the PROXY header before HTTP
+  metrics: ['core'], // prom-client lives here; its inputs are structural ports wired by main
+  loadgen: ['core', 'codec', 'config'], // a standalone client layer (postline bench, bench/): never the server's parts
   cli: '*',
   'main.ts': '*',
 };
