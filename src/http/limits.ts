@@ -8,16 +8,14 @@ export interface HttpLimits {
   maxBodyBytes: number;
   /** Request line plus headers (431 past it). A bearer token and a handful of headers fit many times over. */
   maxHeaderBytes: number;
-  /** A client must finish its headers within this (slowloris). */
+  /** A client must finish a request's headers within this of connecting, or of the previous response (slowloris). */
   headersTimeoutMs: number;
-  /** …and its whole request, body included, within this. */
+  /** …and then its body within this. */
   requestTimeoutMs: number;
   /** An idle keep-alive connection is closed after this. */
   keepAliveTimeoutMs: number;
   /** A connection with no traffic at all (a half-open or vanished peer) is destroyed after this. */
   idleSocketTimeoutMs: number;
-  /** How often Node checks the two request timeouts above (its default, 30 s, would let them run late). */
-  timeoutCheckIntervalMs: number;
   /** Open connections at once: this port is for scrapers and operators, not the public. */
   maxConnections: number;
   /** On stop, requests in progress get this long to finish before every connection is cut. */
@@ -31,7 +29,6 @@ export const HTTP_LIMITS: Readonly<HttpLimits> = Object.freeze({
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 5_000,
   idleSocketTimeoutMs: 60_000,
-  timeoutCheckIntervalMs: 1_000,
   maxConnections: 256,
   shutdownGraceMs: 2_000,
 });

@@ -3,11 +3,20 @@
  * and timeouts from ./limits.ts, a 4xx for bytes that are not HTTP, and a
  * stop() that leaves no connection open. What a request means is ./api.ts.
  *
- * With `proxyProtocol`, a plain net.Server accepts, reads the PROXY header
- * (src/net/proxy.ts) and only then hands the socket to the HTTP server
- * (`emit('connection')`). node checks headersTimeout/requestTimeout only for
- * a server that listens itself, so on that path a first-request deadline of
- * our own stands in for them.
+ * A plain net.Server accepts and hands each socket to the HTTP server
+ * (`emit('connection')`), after reading the PROXY header first on a
+ * `proxyProtocol` listener (src/net/proxy.ts). One path for both, and every
+ * socket is ours from its first moment: Bun's HTTP server reports a
+ * connection only once bytes arrive, so a silent client would escape stop().
+ * The price: node runs its headersTimeout/requestTimeout checks only for an
+ * HTTP server that listens itself, so the deadlines are our own, per
+ * connection:
+ *
+ *   accepted / response done ──headersTimeout──▶ request headers complete
+ *   request headers complete ──requestTimeout──▶ request body complete
+ *   (then the handler runs; keep-alive idleness is node's keepAliveTimeout)
+ *
+ * A deadline that passes gets "408 Request Timeout" and a close.
  */
 import http from 'node:http';
 import net from 'node:net';
@@ -31,21 +40,25 @@ export interface HttpServerOptions {
 
 /** Headers on every reply: nothing here is for caches or for browsers to sniff. */
 const COMMON_HEADERS = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
+/** After a 4xx and close, a peer that does not read it is cut after this. */
+const CLOSE_LINGER_MS = 1_000;
+
+interface Connection {
+  /** The client named by a PROXY header (for logs); null: the socket's peer. */
+  client: string | null;
+  /** A request received and its response not yet finished: stop() waits for these only. */
+  busy: boolean;
+  deadline: object | null;
+}
 
 export class HttpServer {
+  private readonly front: net.Server;
   private readonly server: http.Server;
-  /** proxyProtocol: accepts and reads the PROXY header before the HTTP server sees the socket. */
-  private readonly front: net.Server | null;
-  /** proxyProtocol: the client named by the PROXY header (for logs). */
-  private readonly clients = new WeakMap<Socket, string>();
-  /** proxyProtocol: sockets whose first request has not arrived yet → their deadline. */
-  private readonly firstRequest = new WeakMap<Socket, object>();
   private readonly opts: HttpServerOptions;
   private readonly limits: HttpLimits;
   private readonly clock: Clock;
-  private readonly sockets = new Set<Socket>();
-  /** Sockets with a request received and its response not yet finished: the only ones stop() waits for. */
-  private readonly busy = new Set<Socket>();
+  /** Every accepted socket until it closes. */
+  private readonly connections = new Map<Socket, Connection>();
   private bound: { host: string; port: number };
   private stopping: Promise<void> | null = null;
 
@@ -55,27 +68,12 @@ export class HttpServer {
     this.limits = { ...HTTP_LIMITS, ...opts.limits };
     this.bound = { host: opts.host, port: opts.port };
     const l = this.limits;
-    this.server = http.createServer(
-      {
-        maxHeaderSize: l.maxHeaderBytes,
-        headersTimeout: l.headersTimeoutMs,
-        requestTimeout: l.requestTimeoutMs,
-        keepAliveTimeout: l.keepAliveTimeoutMs,
-        connectionsCheckingInterval: l.timeoutCheckIntervalMs,
-      },
-      (req, res) => this.onRequest(req, res),
-    );
-    // No 'timeout' listener: node destroys a socket idle this long.
+    this.server = http.createServer({ maxHeaderSize: l.maxHeaderBytes, keepAliveTimeout: l.keepAliveTimeoutMs }, (req, res) => this.onRequest(req, res));
+    // No 'timeout' listener: node destroys a socket idle this long (a backstop; the deadlines come first).
     this.server.setTimeout(l.idleSocketTimeoutMs);
-    if (opts.proxyProtocol) {
-      this.front = net.createServer({ allowHalfOpen: false, noDelay: true }, (socket) => this.acceptProxied(socket));
-      this.front.maxConnections = l.maxConnections;
-    } else {
-      this.front = null;
-      this.server.maxConnections = l.maxConnections;
-      this.server.on('connection', (socket: Socket) => void this.track(socket));
-    }
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplexish) => this.onClientError(err, socket));
+    this.front = net.createServer({ allowHalfOpen: false, noDelay: true }, (socket) => this.accept(socket));
+    this.front.maxConnections = l.maxConnections;
   }
 
   /** Listens; rejects with a message naming the address (EADDRINUSE, EACCES, …). */
@@ -95,40 +93,57 @@ export class HttpServer {
     return this.stopping;
   }
 
-  /** Every accepted socket until it closes, so stop() can end them all. False: stopping, the socket is gone. */
-  private track(socket: Socket): boolean {
+  private accept(socket: Socket): void {
     // Attached first: a reset peer must never become an uncaught exception.
     socket.on('error', (err) => this.opts.logger.debug({ err, listener: 'http' }, 'socket error'));
     if (this.stopping) {
       socket.destroy();
-      return false;
+      return;
     }
-    this.sockets.add(socket);
-    socket.once('close', () => this.sockets.delete(socket));
-    return true;
-  }
-
-  private acceptProxied(socket: Socket): void {
-    if (!this.track(socket)) return;
-    const { logger } = this.opts;
+    const conn: Connection = { client: null, busy: false, deadline: null };
+    this.connections.set(socket, conn);
+    socket.once('close', () => {
+      this.disarm(conn);
+      this.connections.delete(socket);
+    });
+    if (!this.opts.proxyProtocol) return this.handOver(socket, conn);
     void readProxyHeader(socket, { timeoutMs: DEFAULT_PROXY_HEADER_TIMEOUT_MS, clock: this.clock }).then((result) => {
       if (result.kind === 'failed') {
-        logger.debug({ listener: 'http', remote: socket.remoteAddress, reason: result.reason, problem: result.problem }, 'PROXY header refused');
+        // readProxyHeader has destroyed the socket.
+        this.opts.logger.debug({ listener: 'http', remote: socket.remoteAddress, reason: result.reason, problem: result.problem }, 'PROXY header refused');
         return;
       }
       if (this.stopping || socket.destroyed) return void socket.destroy();
-      if (result.kind === 'proxied') this.clients.set(socket, result.remoteAddress);
-      const deadline = this.clock.setTimeout(() => socket.destroy(), this.limits.headersTimeoutMs);
-      deadline.unref?.();
-      this.firstRequest.set(socket, deadline);
-      socket.once('close', () => this.clock.clearTimeout(deadline));
-      this.server.emit('connection', socket);
+      if (result.kind === 'proxied') conn.client = result.remoteAddress;
+      this.handOver(socket, conn);
     });
+  }
+
+  private handOver(socket: Socket, conn: Connection): void {
+    this.arm(socket, conn, this.limits.headersTimeoutMs);
+    this.server.emit('connection', socket);
+  }
+
+  /** `quiet`: close without a 408 (a keep-alive client might read it as the answer to a request it is sending right now). */
+  private arm(socket: Socket, conn: Connection, ms: number, quiet = false): void {
+    this.disarm(conn);
+    conn.deadline = this.clock.setTimeout(() => {
+      conn.deadline = null;
+      this.opts.logger.debug({ listener: 'http', remote: conn.client ?? socket.remoteAddress }, 'http request too slow');
+      if (quiet) socket.destroy();
+      else closeWith(socket, '408 Request Timeout', this.clock);
+    }, ms);
+    (conn.deadline as { unref?(): unknown }).unref?.();
+  }
+
+  private disarm(conn: Connection): void {
+    if (conn.deadline) this.clock.clearTimeout(conn.deadline);
+    conn.deadline = null;
   }
 
   private listen(): Promise<void> {
     const { host, port, logger } = this.opts;
-    const target: net.Server = this.front ?? this.server;
+    const target = this.front;
     return new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
         target.removeListener('listening', onListening);
@@ -151,17 +166,16 @@ export class HttpServer {
     const { logger } = this.opts;
     res.on('error', (err) => logger.debug({ err, listener: 'http' }, 'response error'));
     const socket = req.socket;
-    this.busy.add(socket);
+    const conn = this.connections.get(socket) ?? { client: null, busy: false, deadline: null };
+    conn.busy = true;
+    this.arm(socket, conn, this.limits.requestTimeoutMs);
     res.once('close', () => {
-      this.busy.delete(socket);
+      conn.busy = false;
+      if (socket.destroyed) return;
       // Stopping: a keep-alive connection ends with its answer (end() sends what is buffered first).
       if (this.stopping) socket.end();
+      else this.arm(socket, conn, this.limits.headersTimeoutMs, true);
     });
-    const deadline = this.firstRequest.get(req.socket);
-    if (deadline) {
-      this.clock.clearTimeout(deadline);
-      this.firstRequest.delete(req.socket);
-    }
     const max = this.limits.maxBodyBytes;
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > max) return this.tooLarge(req, res);
@@ -177,13 +191,14 @@ export class HttpServer {
     });
     req.on('error', (err) => logger.debug({ err, listener: 'http' }, 'request error'));
     req.on('end', () => {
+      this.disarm(conn);
       if (refused) return;
       answer(this.opts.app, { method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization }).then(
         (reply) => {
           if (reply.error !== undefined) logger.error({ err: reply.error, method: req.method, url: req.url }, 'http handler failed');
           // Changes made through the admin API are the operator's to audit.
           if (req.method !== 'GET' && req.method !== 'HEAD' && reply.status < 300) {
-            logger.info({ listener: 'http', method: req.method, url: req.url, remote: this.clients.get(req.socket) ?? req.socket.remoteAddress, status: reply.status }, 'admin request');
+            logger.info({ listener: 'http', method: req.method, url: req.url, remote: conn.client ?? socket.remoteAddress, status: reply.status }, 'admin request');
           }
           this.send(res, reply);
         },
@@ -213,7 +228,7 @@ export class HttpServer {
     res.end(body);
   }
 
-  /** Bytes that are not HTTP, headers too large, a request too slow: one status line and close. */
+  /** Bytes that are not HTTP, headers too large: one status line and close. */
   private onClientError(err: NodeJS.ErrnoException, socket: Duplexish): void {
     this.opts.logger.debug({ err, listener: 'http', code: err.code }, 'bad http request');
     if (err.code === 'ECONNRESET' || !socket.writable) {
@@ -222,42 +237,45 @@ export class HttpServer {
     }
     const status =
       err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
-    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-    // A peer that never reads the reply does not hold the socket past this.
-    const timer = this.clock.setTimeout(() => socket.destroy(), 1_000);
-    timer.unref?.();
-    socket.once('close', () => this.clock.clearTimeout(timer));
+    closeWith(socket, status, this.clock);
   }
 
   private async shutdown(): Promise<void> {
     const { logger } = this.opts;
-    const target: net.Server = this.front ?? this.server;
-    const closed = new Promise<void>((resolve) => target.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => this.front.close(() => resolve()));
     // Connections without a request in progress (idle keep-alive, half-sent
     // headers, silent, waiting for a PROXY header) go now. Those answering a
     // request end after their response, within the grace period.
-    for (const s of this.sockets) if (!this.busy.has(s)) s.destroy();
-    if (this.sockets.size > 0) {
+    for (const [socket, conn] of this.connections) if (!conn.busy) socket.destroy();
+    if (this.connections.size > 0) {
       await new Promise<void>((resolve) => {
         const timer = this.clock.setTimeout(resolve, this.limits.shutdownGraceMs);
         const check = (): void => {
-          if (this.sockets.size > 0) return;
+          if (this.connections.size > 0) return;
           this.clock.clearTimeout(timer);
           resolve();
         };
-        for (const s of this.sockets) s.once('close', check);
+        for (const socket of this.connections.keys()) socket.once('close', check);
       });
     }
-    for (const s of this.sockets) s.destroy();
-    // Also whatever node's HTTP parser still tracks (nothing, normally).
-    this.server.closeAllConnections();
+    for (const socket of this.connections.keys()) socket.destroy();
     await closed;
     logger.info({ listener: 'http' }, 'stopped');
   }
 }
 
 /** The socket of a 'clientError' (a net.Socket; typed loosely by @types/node as stream.Duplex). */
-type Duplexish = { writable: boolean; destroy(): void; end(data: string): void; once(event: 'close', fn: () => void): unknown };
+type Duplexish = { writable: boolean; destroyed: boolean; destroy(): void; end(data: string): void; once(event: 'close', fn: () => void): unknown };
+
+/** One status line, no body, and close; a peer that does not read it is cut soon after. */
+function closeWith(socket: Duplexish, status: string, clock: Clock): void {
+  if (socket.destroyed) return;
+  if (!socket.writable) return void socket.destroy();
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  const timer = clock.setTimeout(() => socket.destroy(), CLOSE_LINGER_MS);
+  timer.unref?.();
+  socket.once('close', () => clock.clearTimeout(timer));
+}
 
 function formatAddress(host: string, port: number): string {
   return net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;

@@ -21,10 +21,19 @@ import { unpackMeta, unpackMime } from './log/encode.js';
 import { parseMessage, type MimeInfo } from '../codec/mime/index.js';
 import { Log, type FsyncMode, type Location, type LogFaults } from './log/log.js';
 import { readHeader, verifyRecord, RecordType, FLAG_COMPRESSED, RECORD_HEADER_SIZE } from './log/record.js';
+import { checkedMessageHeader, decodeMessageRecord, splitDecodedBatch, type RecordHeader } from './message-record.js';
 import type { Damage } from './log/segment.js';
 import { FLAG_DELETED, FolderIndex } from './mailbox/folder-index.js';
 import { Mailboxes, folderKey, type Change, type MessageMeta } from './mailbox/mailboxes.js';
 import { QueueIndex, type QueueAttemptMeta, type QueueDoneMeta, type QueueEntryMeta, type QueueItem, type QueueOutcome } from './queue-index.js';
+
+/**
+ * readMessages decodes (checksum, snappy) this many messages or more in the
+ * worker pool, in one task: a POP3 read-ahead or an IMAP FETCH of bodies then
+ * leaves the main thread free to send the previous batch. Fewer are cheaper
+ * inline than a thread hop (~40 µs against ~7 µs per 4 KB message).
+ */
+const DECODE_IN_POOL_MIN = 16;
 
 export const DEFAULT_FOLDERS = ['INBOX', 'Sent', 'Drafts', 'Trash', 'Junk'] as const;
 
@@ -498,7 +507,18 @@ export class Store {
    */
   async readMessages(owner: string, name: string, uids: readonly number[]): Promise<(Buffer | null)[]> {
     const records = await this.readRecords(owner, name, uids);
-    return records.map((r) => (r ? this.bodyOf(r.buf, r.loc, r.box, r.uid) : null));
+    const present = records.filter((r) => r !== null);
+    if (!this.pool || present.length < DECODE_IN_POOL_MIN) return records.map((r) => (r ? this.bodyOf(r.buf, r.loc, r.box, r.uid) : null));
+    // The read spans move to the worker (log.read gives each its own ArrayBuffer); nothing here touches them afterwards.
+    const spans = [...new Set(present.map((r) => r.buf.buffer))];
+    const decoded = await this.pool.run(
+      'decodeMessages',
+      { salt: this.log.salt, records: present.map((r) => r.buf), expect: present.map((r) => ({ loc: r.loc, box: r.box, uid: r.uid })) },
+      spans,
+    );
+    const bodies = splitDecodedBatch(decoded);
+    let k = 0;
+    return records.map((r) => (r ? bodies[k++]! : null));
   }
 
   /**
@@ -564,25 +584,12 @@ export class Store {
     return this.bodyOf(await this.log.read(loc), loc, box, uid);
   }
 
-  private checkedHeader(buf: Buffer, loc: Location): Exclude<ReturnType<typeof readHeader>, string> {
-    const header = readHeader(buf, 0);
-    if (typeof header === 'string' || header.type !== RecordType.message || RECORD_HEADER_SIZE + header.payloadLen !== loc.len || !verifyRecord(buf, 0, header, this.log.salt)) {
-      throw new PostlineError('ERR_STORE_CRC', `record at segment ${loc.seg} offset ${loc.off} failed its checksum`);
-    }
-    return header;
+  private checkedHeader(buf: Buffer, loc: Location): RecordHeader {
+    return checkedMessageHeader(buf, loc, this.log.salt);
   }
 
   private bodyOf(buf: Buffer, loc: Location, box: number, uid: number): Buffer {
-    const header = this.checkedHeader(buf, loc);
-    const metaBytes = buf.subarray(RECORD_HEADER_SIZE, RECORD_HEADER_SIZE + header.metaLen);
-    const meta = readPlacementMeta(metaBytes) ?? unpackMeta<MessageMeta>(metaBytes);
-    let placed = false;
-    for (let k = 0; k + 1 < meta.p.length; k += 2) if (meta.p[k] === box && meta.p[k + 1] === uid) placed = true;
-    if (!placed) throw new PostlineError('ERR_STORE_CORRUPT', `record at segment ${loc.seg} offset ${loc.off} is not message ${uid}`);
-    const blob = buf.subarray(RECORD_HEADER_SIZE + header.metaLen);
-    const body = header.flags & FLAG_COMPRESSED ? uncompressSync(blob) : Buffer.from(blob);
-    if (body.length !== meta.s) throw new PostlineError('ERR_STORE_CORRUPT', `message ${uid}: size mismatch after decompression`);
-    return body;
+    return decodeMessageRecord(buf, loc, this.log.salt, box, uid);
   }
 
   private requireFolder(owner: string, name: string): FolderIndex {
@@ -690,116 +697,4 @@ function validateFolderName(name: string): void {
     name.endsWith('/') ||
     name.includes('//');
   if (bad) throw new PostlineError('ERR_MAILBOX_INVALID', `invalid folder name`);
-}
-
-// ---------------------------------------------------------------- meta fast path
-
-/**
- * The `p` (placements) and `s` (size) of a message record's meta — the first
- * msgpack value of its meta section, a map written by packMeta — read
- * directly, for bodyOf on every message a FETCH or RETR serves. msgpackr's
- * unpack would do, but it decodes every string of the whole section (the
- * stored MIME structure follows the meta) before returning the first value:
- * that cost more than the CRC check. Only what packMeta writes for a
- * MessageMeta is understood (map of short string keys; integers, floats,
- * arrays of those and of strings); anything else returns null and the
- * caller falls back to unpackMeta, so an unexpected encoding is slower,
- * never misread.
- */
-export function readPlacementMeta(b: Uint8Array): Pick<MessageMeta, 'p' | 's'> | null {
-  const len = b.length;
-  if (len < 1) return null;
-  // msgpackr writes a map16 header even for small maps (it reserves the room before it knows the count).
-  const head = b[0]!;
-  let entries: number;
-  if (head >= 0x80 && head <= 0x8f) {
-    entries = head - 0x80;
-    cur = 1;
-  } else if (head === 0xde && len >= 3) {
-    entries = (b[1]! << 8) | b[2]!;
-    cur = 3;
-  } else return null;
-  let p: number[] | null = null;
-  let size = NaN;
-  for (let k = entries; k > 0; k--) {
-    // MessageMeta keys are one letter: fixstr of length 1.
-    if (cur + 2 > len || b[cur] !== 0xa1) return null;
-    const key = b[cur + 1]!;
-    cur += 2;
-    if (key === 0x70 /* p */) {
-      const n = arrayHeader(b);
-      if (n < 0) return null;
-      p = new Array<number>(n);
-      for (let i = 0; i < n; i++) if (Number.isNaN((p[i] = msgpackNumber(b)))) return null;
-    } else if (key === 0x73 /* s */) {
-      size = msgpackNumber(b);
-    } else if (key === 0x66 /* f */) {
-      const n = arrayHeader(b);
-      if (n < 0) return null;
-      for (let i = 0; i < n; i++) {
-        const l = stringHeader(b);
-        if (l < 0) return null;
-        cur += l;
-      }
-    } else if (Number.isNaN(msgpackNumber(b))) return null;
-  }
-  if (p === null || Number.isNaN(size) || cur > len) return null;
-  return { p, s: size };
-}
-
-/** readPlacementMeta's read position (module state rather than closures: it runs once per message served). */
-let cur = 0;
-
-/** The integer or float at `cur` (advancing), or NaN when the value is something else or truncated. */
-function msgpackNumber(b: Uint8Array): number {
-  if (cur >= b.length) return NaN;
-  const t = b[cur++]!;
-  if (t <= 0x7f) return t;
-  if (t >= 0xe0) return t - 0x100;
-  const width = t === 0xcc || t === 0xd0 ? 1 : t === 0xcd || t === 0xd1 ? 2 : t === 0xce || t === 0xd2 || t === 0xca ? 4 : t === 0xcf || t === 0xd3 || t === 0xcb ? 8 : 0;
-  if (width === 0 || cur + width > b.length) return NaN;
-  const o = cur;
-  cur += width;
-  if (t === 0xcc) return b[o]!;
-  if (t === 0xcd) return (b[o]! << 8) | b[o + 1]!;
-  if (t === 0xce) return ((b[o]! << 24) >>> 0) + ((b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!);
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  switch (t) {
-    case 0xcf:
-      return Number(dv.getBigUint64(o));
-    case 0xd0:
-      return dv.getInt8(o);
-    case 0xd1:
-      return dv.getInt16(o);
-    case 0xd2:
-      return dv.getInt32(o);
-    case 0xd3:
-      return Number(dv.getBigInt64(o));
-    case 0xca:
-      return dv.getFloat32(o);
-    default:
-      return dv.getFloat64(o);
-  }
-}
-
-/** Length of the string at `cur` (advancing past its header), or -1. */
-function stringHeader(b: Uint8Array): number {
-  if (cur >= b.length) return -1;
-  const t = b[cur++]!;
-  if (t >= 0xa0 && t <= 0xbf) return t - 0xa0;
-  if (t === 0xd9 && cur < b.length) return b[cur++]!;
-  return -1;
-}
-
-/** Length of the array at `cur` (advancing past its header), or -1. */
-function arrayHeader(b: Uint8Array): number {
-  if (cur >= b.length) return -1;
-  const t = b[cur++]!;
-  if (t >= 0x90 && t <= 0x9f) return t - 0x90;
-  if (t === 0xdc && cur + 2 <= b.length) {
-    const n = (b[cur]! << 8) | b[cur + 1]!;
-    cur += 2;
-    return n;
-  }
-  return -1;
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { packMeta, unpackMeta } from '../../../src/store/log/encode.js';
-import { readPlacementMeta } from '../../../src/store/store.js';
+import { readPlacementMeta } from '../../../src/store/message-record.js';
 
 // readPlacementMeta is the read path's shortcut past msgpackr for a message meta's placements and size: it must agree with unpackMeta or give up (null).
 

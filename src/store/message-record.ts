@@ -1,0 +1,216 @@
+/**
+ * A stored message record → its body, checked: the record's checksum, that
+ * it really is message `uid` of folder `box` (a stale index entry must never
+ * serve another message), and its size after decompression. Pure, so the
+ * worker pool can decode a batch (workers/tasks.ts decodeMessages) exactly
+ * as the main thread decodes one.
+ */
+import { uncompressSync } from '../core/native.js';
+import { PostlineError, type ErrorCode } from '../core/errors.js';
+import { unpackMeta } from './log/encode.js';
+import type { Location } from './log/log.js';
+import { readHeader, verifyRecord, RecordType, FLAG_COMPRESSED, RECORD_HEADER_SIZE } from './log/record.js';
+import type { MessageMeta } from './mailbox/mailboxes.js';
+
+export type RecordHeader = Exclude<ReturnType<typeof readHeader>, string>;
+
+export function checkedMessageHeader(buf: Buffer, loc: Location, salt: number): RecordHeader {
+  const header = readHeader(buf, 0);
+  if (typeof header === 'string' || header.type !== RecordType.message || RECORD_HEADER_SIZE + header.payloadLen !== loc.len || !verifyRecord(buf, 0, header, salt)) {
+    throw new PostlineError('ERR_STORE_CRC', `record at segment ${loc.seg} offset ${loc.off} failed its checksum`);
+  }
+  return header;
+}
+
+export function decodeMessageRecord(buf: Buffer, loc: Location, salt: number, box: number, uid: number): Buffer {
+  const header = checkedMessageHeader(buf, loc, salt);
+  const metaBytes = buf.subarray(RECORD_HEADER_SIZE, RECORD_HEADER_SIZE + header.metaLen);
+  const meta = readPlacementMeta(metaBytes) ?? unpackMeta<MessageMeta>(metaBytes);
+  let placed = false;
+  for (let k = 0; k + 1 < meta.p.length; k += 2) if (meta.p[k] === box && meta.p[k + 1] === uid) placed = true;
+  if (!placed) throw new PostlineError('ERR_STORE_CORRUPT', `record at segment ${loc.seg} offset ${loc.off} is not message ${uid}`);
+  const blob = buf.subarray(RECORD_HEADER_SIZE + header.metaLen);
+  const body = header.flags & FLAG_COMPRESSED ? uncompressSync(blob) : Buffer.from(blob);
+  if (body.length !== meta.s) throw new PostlineError('ERR_STORE_CORRUPT', `message ${uid}: size mismatch after decompression`);
+  return body;
+}
+
+// ---------------------------------------------------------------- meta fast path
+
+/**
+ * The `p` (placements) and `s` (size) of a message record's meta — the first
+ * msgpack value of its meta section, a map written by packMeta — read
+ * directly, for bodyOf on every message a FETCH or RETR serves. msgpackr's
+ * unpack would do, but it decodes every string of the whole section (the
+ * stored MIME structure follows the meta) before returning the first value:
+ * that cost more than the CRC check. Only what packMeta writes for a
+ * MessageMeta is understood (map of short string keys; integers, floats,
+ * arrays of those and of strings); anything else returns null and the
+ * caller falls back to unpackMeta, so an unexpected encoding is slower,
+ * never misread.
+ */
+export function readPlacementMeta(b: Uint8Array): Pick<MessageMeta, 'p' | 's'> | null {
+  const len = b.length;
+  if (len < 1) return null;
+  // msgpackr writes a map16 header even for small maps (it reserves the room before it knows the count).
+  const head = b[0]!;
+  let entries: number;
+  if (head >= 0x80 && head <= 0x8f) {
+    entries = head - 0x80;
+    cur = 1;
+  } else if (head === 0xde && len >= 3) {
+    entries = (b[1]! << 8) | b[2]!;
+    cur = 3;
+  } else return null;
+  let p: number[] | null = null;
+  let size = NaN;
+  for (let k = entries; k > 0; k--) {
+    // MessageMeta keys are one letter: fixstr of length 1.
+    if (cur + 2 > len || b[cur] !== 0xa1) return null;
+    const key = b[cur + 1]!;
+    cur += 2;
+    if (key === 0x70 /* p */) {
+      const n = arrayHeader(b);
+      if (n < 0) return null;
+      p = new Array<number>(n);
+      for (let i = 0; i < n; i++) if (Number.isNaN((p[i] = msgpackNumber(b)))) return null;
+    } else if (key === 0x73 /* s */) {
+      size = msgpackNumber(b);
+    } else if (key === 0x66 /* f */) {
+      const n = arrayHeader(b);
+      if (n < 0) return null;
+      for (let i = 0; i < n; i++) {
+        const l = stringHeader(b);
+        if (l < 0) return null;
+        cur += l;
+      }
+    } else if (Number.isNaN(msgpackNumber(b))) return null;
+  }
+  if (p === null || Number.isNaN(size) || cur > len) return null;
+  return { p, s: size };
+}
+
+/** readPlacementMeta's read position (module state rather than closures: it runs once per message served). */
+let cur = 0;
+
+/** The integer or float at `cur` (advancing), or NaN when the value is something else or truncated. */
+function msgpackNumber(b: Uint8Array): number {
+  if (cur >= b.length) return NaN;
+  const t = b[cur++]!;
+  if (t <= 0x7f) return t;
+  if (t >= 0xe0) return t - 0x100;
+  const width = t === 0xcc || t === 0xd0 ? 1 : t === 0xcd || t === 0xd1 ? 2 : t === 0xce || t === 0xd2 || t === 0xca ? 4 : t === 0xcf || t === 0xd3 || t === 0xcb ? 8 : 0;
+  if (width === 0 || cur + width > b.length) return NaN;
+  const o = cur;
+  cur += width;
+  if (t === 0xcc) return b[o]!;
+  if (t === 0xcd) return (b[o]! << 8) | b[o + 1]!;
+  if (t === 0xce) return ((b[o]! << 24) >>> 0) + ((b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!);
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  switch (t) {
+    case 0xcf:
+      return Number(dv.getBigUint64(o));
+    case 0xd0:
+      return dv.getInt8(o);
+    case 0xd1:
+      return dv.getInt16(o);
+    case 0xd2:
+      return dv.getInt32(o);
+    case 0xd3:
+      return Number(dv.getBigInt64(o));
+    case 0xca:
+      return dv.getFloat32(o);
+    default:
+      return dv.getFloat64(o);
+  }
+}
+
+/** Length of the string at `cur` (advancing past its header), or -1. */
+function stringHeader(b: Uint8Array): number {
+  if (cur >= b.length) return -1;
+  const t = b[cur++]!;
+  if (t >= 0xa0 && t <= 0xbf) return t - 0xa0;
+  if (t === 0xd9 && cur < b.length) return b[cur++]!;
+  return -1;
+}
+
+/** Length of the array at `cur` (advancing past its header), or -1. */
+function arrayHeader(b: Uint8Array): number {
+  if (cur >= b.length) return -1;
+  const t = b[cur++]!;
+  if (t >= 0x90 && t <= 0x9f) return t - 0x90;
+  if (t === 0xdc && cur + 2 <= b.length) {
+    const n = (b[cur]! << 8) | b[cur + 1]!;
+    cur += 2;
+    return n;
+  }
+  return -1;
+}
+
+// ---------------------------------------------------------------- batches (worker pool)
+
+/** Per record of a batch: where it was read from (for error messages) and which message it must be. */
+export interface ExpectedMessage {
+  loc: Location;
+  box: number;
+  uid: number;
+}
+
+export interface DecodeBatchInput {
+  salt: number;
+  /** The records' bytes; views into a few read spans, transferred to the worker. */
+  records: Uint8Array[];
+  expect: ExpectedMessage[];
+}
+
+/**
+ * Every body in one buffer (one allocation, one transfer back — piscina moves
+ * only a task's top-level result): a u32 count n, n u32 body ends (from the
+ * start of the bodies), then the bodies. Or the first failure.
+ */
+export type DecodeBatchOutput = Uint8Array | { code: ErrorCode; message: string };
+
+/** The worker side: decodes every record or reports the first failure, as decodeMessageRecord would throw it. */
+export function decodeMessageBatch(input: DecodeBatchInput): DecodeBatchOutput {
+  const n = input.records.length;
+  const bodies: Buffer[] = new Array(n);
+  let total = 0;
+  try {
+    for (let k = 0; k < n; k++) {
+      const r = input.records[k]!;
+      const e = input.expect[k]!;
+      bodies[k] = decodeMessageRecord(Buffer.from(r.buffer, r.byteOffset, r.byteLength), e.loc, input.salt, e.box, e.uid);
+      total += bodies[k]!.length;
+    }
+  } catch (err) {
+    if (err instanceof PostlineError) return { code: err.code, message: err.message };
+    throw err;
+  }
+  const head = 4 + 4 * n;
+  // allocUnsafeSlow: a buffer of its own, never a slice of the shared pool, so it can be transferred.
+  const out = Buffer.allocUnsafeSlow(head + total);
+  out.writeUInt32LE(n, 0);
+  let at = 0;
+  for (let k = 0; k < n; k++) {
+    out.set(bodies[k]!, head + at);
+    at += bodies[k]!.length;
+    out.writeUInt32LE(at, 4 + 4 * k);
+  }
+  return out;
+}
+
+/** The main thread side: the bodies of a decodeMessageBatch result, as views into it (no copy); or the failure, thrown. */
+export function splitDecodedBatch(out: DecodeBatchOutput): Buffer[] {
+  if (!(out instanceof Uint8Array)) throw new PostlineError(out.code, out.message);
+  const buf = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+  const n = buf.readUInt32LE(0);
+  const head = 4 + 4 * n;
+  const bodies: Buffer[] = new Array(n);
+  let from = head;
+  for (let k = 0; k < n; k++) {
+    const to = head + buf.readUInt32LE(4 + 4 * k);
+    bodies[k] = buf.subarray(from, to);
+    from = to;
+  }
+  return bodies;
+}
