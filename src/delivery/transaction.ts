@@ -6,9 +6,11 @@
  *   RCPT TO:<r> [params]        for every recipient
  *   DATA → 354 → body "." → final reply
  *
- * With PIPELINING (RFC 2920) MAIL, every RCPT and DATA go out in one write
- * and the replies are read in order; DATA is the last command of the group,
- * as §3.1 requires. Without it, each command waits for its reply.
+ * With PIPELINING (RFC 2920) RSET, MAIL, every RCPT and DATA go out in one
+ * write and the replies are read in order; DATA is the last command of the
+ * group, as §3.1 requires. Without it, each command waits for its reply.
+ * A refused or unanswered RSET fails the attempt at stage 'rset' either
+ * way: no body was sent, so the pool may try a fresh connection at once.
  *
  * Who gets which answer:
  * - a refused RCPT: that recipient gets its own reply;
@@ -55,12 +57,14 @@ export async function runTransaction(ctx: TransactionContext, message: OutboundM
   };
   const all = recipients.map((_, i) => i);
 
-  if (ctx.reset) {
-    if (channel.hasUnreadInput) {
-      // Unsolicited input on an idle connection: our next reply would be misread. Treated like a dead connection.
-      channel.destroy();
-      return failPending(failureFromError('rset', new PostlineError('ERR_DELIVERY_PROTOCOL', `${channel.name}: unexpected input on an idle connection`)), all);
-    }
+  if (ctx.reset && channel.hasUnreadInput) {
+    // Unsolicited input on an idle connection: our next reply would be misread. Treated like a dead connection.
+    channel.destroy();
+    return failPending(failureFromError('rset', new PostlineError('ERR_DELIVERY_PROTOCOL', `${channel.name}: unexpected input on an idle connection`)), all);
+  }
+  // With PIPELINING, RSET rides in the same write as MAIL/RCPT/DATA: one write and one round trip fewer per reused message.
+  const pipelinedReset = ctx.reset && caps.pipelining;
+  if (ctx.reset && !pipelinedReset) {
     try {
       const reply = await command(channel, 'RSET', t.rset, 'RSET');
       // Any refusal of RSET says the connection, not the message, is bad: temporary.
@@ -101,10 +105,19 @@ export async function runTransaction(ctx: TransactionContext, message: OutboundM
   const mail = mailCommand(message, caps, size, useSmtputf8);
   const rcpts = sendable.map((i) => rcptCommand(recipients[i]!, message, caps));
   const accepted: number[] = [];
-  let stage: Stage = 'mail';
+  let stage: Stage = pipelinedReset ? 'rset' : 'mail';
   try {
     if (caps.pipelining) {
-      channel.write([mail, ...rcpts, 'DATA'].map((c) => `${c}\r\n`).join(''));
+      channel.write([...(pipelinedReset ? ['RSET'] : []), mail, ...rcpts, 'DATA'].map((c) => `${c}\r\n`).join(''));
+      if (pipelinedReset) {
+        const reset = await read(channel, t.rset, 'RSET');
+        // Any refusal of RSET says the connection, not the message, is bad: temporary. The rest of the group is never read.
+        if (classOf(reset.code) !== 'success') {
+          channel.destroy();
+          return failPending(failureFromReply('rset', reset, true), sendable);
+        }
+        stage = 'mail';
+      }
       const mailReply = await read(channel, t.mail, 'MAIL FROM');
       if (classOf(mailReply.code) !== 'success') {
         // The RCPT and DATA replies (503 bad sequence) are read only to stay in step.

@@ -100,6 +100,27 @@ test('a cached connection that died on RSET is replaced; the message does not no
   );
 });
 
+test('a reused connection whose pipelined RSET is refused: the body is never sent there, a fresh connection delivers it once', async () => {
+  await withServer(
+    // The RSET goes out in one write with MAIL, RCPT and DATA; this server refuses it and still answers the rest (354).
+    () => ScriptedSmtpServer.start({ script: { rset: (s) => (s.connection === 1 ? { reply: '421 4.3.2 going away' } : undefined) } }),
+    async (server) => {
+      const pool = new DestinationPool({ ...FAST, localHostname: 'client.test' });
+      try {
+        assert.equal((await pool.deliver(dest(server), message(1))).recipients[0]?.status, 'delivered');
+        const second = await pool.deliver(dest(server), message(2));
+        assert.equal(second.recipients[0]?.status, 'delivered');
+        assert.equal(server.connections, 2);
+        assert.equal(server.delivered().length, 2, 'each message exactly once');
+        const first = server.transcript(1).filter((l) => l.startsWith('C: ')).map((l) => l.slice(3, 7));
+        assert.deepEqual(first.slice(-4), ['RSET', 'MAIL', 'RCPT', 'DATA'], 'RSET pipelined with the next transaction, no body after it');
+      } finally {
+        await pool.close();
+      }
+    },
+  );
+});
+
 test('a cached connection the server closed while idle is not used again', async () => {
   await withServer(
     () => ScriptedSmtpServer.start(),
