@@ -11,7 +11,7 @@
  *     verification: {PLAIN} in Dovecot's passwd-file, scrypt in postline;
  *   - POP3 RETR of every message (our client pipelines, RFC 2449).
  *
- * Two clients: our own (bench/lib/imap-load.ts, pop3-load.ts: fast enough
+ * Two clients: our own (src/loadgen/imap.ts, pop3.ts: fast enough
  * that the figure is the server's) and Python's imaplib/poplib (a neutral
  * client, the one Dovecot's published figures were measured with).
  *
@@ -34,8 +34,8 @@ import { silentLogger } from '../../src/core/log.js';
 import { Store } from '../../src/store/store.js';
 import { generateCorpus, SIZES } from '../corpus.js';
 import { ensureDovecot, startDovecot, type DovecotServer } from '../lib/dovecot.js';
-import { bulkFetch, fetchFlags, loginSelectLatency, openSelected, searchUnseen, type ImapTarget } from '../lib/imap-load.js';
-import { Pop3Connection, retrAll, type Pop3Target } from '../lib/pop3-load.js';
+import { bulkFetch, fetchFlags, loginSelectLatency, openSelected, searchUnseen, type ImapTarget } from '../../src/loadgen/imap.js';
+import { Pop3Connection, retrAll, type Pop3Target } from '../../src/loadgen/pop3.js';
 import { formatDuration, formatTable, type BenchContext } from '../lib/runner.js';
 
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));

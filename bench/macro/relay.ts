@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import dnsPacket from 'dns-packet';
 import { generateCorpus, SIZES } from '../corpus.js';
-import { runSmtpLoad } from '../lib/smtp-load.js';
+import { runSmtpLoad } from '../../src/loadgen/smtp.js';
 import { formatTable, type BenchContext } from '../lib/runner.js';
 import { controlRequest } from '../../src/net/control-socket.js';
 

@@ -1,9 +1,15 @@
 /**
  * SMTP load: postline (a separate `postline serve` process, fsync=batch)
  * against Postfix's smtp-sink (which stores nothing) with the same client
- * and the same load in the same run; smtp-source against both when Postfix
- * is installed (installed here when missing and we are root). Also memory
- * per idle connection at 10,000 connections.
+ * and the same load in the same run; smtp-source against postline when
+ * Postfix is installed (installed here when missing and we are root). Also
+ * memory per idle connection at 10,000 connections.
+ *
+ * Then the load generators themselves, against the same smtp-sink:
+ * `postline bench smtp` (the compiled CLI as a child process, --json) and
+ * smtp-source, same messages, size and sessions, alternating, 3 rounds (1
+ * with --quick). A generator must not be what limits a server's figure, so
+ * ours should be at least as fast as smtp-source (ratio ≥ 1.0).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateCorpus, SIZES } from '../corpus.js';
-import { runSmtpLoad, type SmtpLoadResult } from '../lib/smtp-load.js';
+import { runSmtpLoad, type SmtpLoadResult } from '../../src/loadgen/smtp.js';
 import { formatTable, type BenchContext } from '../lib/runner.js';
 
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -117,16 +123,94 @@ function ensurePostfixTools(log: (s: string) => void): void {
   spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'postfix'], { stdio: 'ignore', env, timeout: 600_000 });
 }
 
+/**
+ * smtp-source's -l is the payload without its headers (From, To, Date,
+ * Message-Id: ~130 bytes here), broken into lines of 80 plus CRLF: this -l
+ * makes its whole message about sizeBytes, like ours.
+ */
+function sourcePayload(sizeBytes: number): number {
+  return Math.max(1, Math.floor(((sizeBytes - 130) * 80) / 82));
+}
+
 function smtpSource(port: number, messages: number, sessions: number, sizeBytes: number, reuse: boolean): number | null {
+  return smtpSourceRun(port, messages, sessions, sizeBytes, reuse)?.rate ?? null;
+}
+
+/**
+ * One smtp-source run: its rate by wall clock and its CPU seconds (user +
+ * system), read from the shell that waited for it (/proc/PID/stat cutime and
+ * cstime, fields 16 and 17) — no dependency on /usr/bin/time.
+ */
+function smtpSourceRun(port: number, messages: number, sessions: number, sizeBytes: number, reuse: boolean): { rate: number; cpuSeconds: number | null } | null {
   if (!existsSync(SMTP_SOURCE)) return null;
-  // -s sessions, -m messages, -l size, -d: one connection per message unless -d is absent? (-d = disconnect after each message)
-  const args = ['-s', String(sessions), '-m', String(messages), '-l', String(sizeBytes), '-f', 'load@bench.example', '-t', 'sink@bench.example', '-c'];
-  if (!reuse) args.push('-d');
+  // -s sessions, -m messages, -l payload length; -d = "don't disconnect after sending a message" (smtp-source(1)):
+  // many messages per connection. Without -d, one connection per message. No -c (a counter written per message).
+  const args = ['-s', String(sessions), '-m', String(messages), '-l', String(sourcePayload(sizeBytes)), '-f', 'load@bench.example', '-t', 'sink@bench.example'];
+  if (reuse) args.push('-d');
   args.push(`127.0.0.1:${port}`);
+  const script = `"$0" "$@" >/dev/null 2>&1 || exit 1; cat /proc/$$/stat`;
   const t0 = performance.now();
-  const r = spawnSync(SMTP_SOURCE, args, { stdio: 'ignore', timeout: 600_000 });
+  const r = spawnSync('/bin/sh', ['-c', script, SMTP_SOURCE, ...args], { encoding: 'utf8', timeout: 600_000 });
+  const seconds = (performance.now() - t0) / 1000;
   if (r.status !== 0) return null;
-  return messages / ((performance.now() - t0) / 1000);
+  // The comm field (2) is in parentheses and may hold spaces: count fields after its closing one.
+  const fields = r.stdout.slice(r.stdout.lastIndexOf(')') + 2).trim().split(' ');
+  const ticks = Number(fields[13]) + Number(fields[14]); // fields 16 and 17: cutime, cstime
+  const hz = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+  return { rate: messages / seconds, cpuSeconds: Number.isFinite(ticks) ? ticks / hz : null };
+}
+
+/** `postline bench smtp --json` as a child process; its own rate, and the rate by wall clock (with node's startup). */
+function postlineBench(port: number, messages: number, sessions: number, sizeBytes: number, reuse: boolean): { rate: number; wallRate: number; cpuSeconds: number } {
+  const args = [cli, 'bench', 'smtp', '--target', `127.0.0.1:${port}`, '--messages', String(messages), '--sessions', String(sessions), '--size', `${sizeBytes}B`];
+  args.push('--from', 'load@bench.example', '--to', 'sink@bench.example', '--json');
+  if (reuse) args.push('--reuse');
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 600_000 });
+  const wall = (performance.now() - t0) / 1000;
+  if (r.status !== 0) throw new Error(`postline bench smtp exited with ${r.status}: ${r.stderr.trim()}`);
+  const report = JSON.parse(r.stdout) as { ok: number; failed: number; messagesPerSecond: number; errors: Record<string, number>; cpuSeconds: number };
+  if (report.failed > 0 || report.ok !== messages) throw new Error(`postline bench smtp: ${report.failed} failed: ${JSON.stringify(report.errors)}`);
+  return { rate: report.messagesPerSecond, wallRate: messages / wall, cpuSeconds: report.cpuSeconds };
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+interface GeneratorComparison {
+  ours: number[];
+  oursWall: number[];
+  source: number[];
+  /** CPU µs per message: ours during its run (startup excluded), smtp-source's whole process. */
+  oursCpu: number[];
+  sourceCpu: number[];
+}
+
+/** Both generators against the same sink, alternating which goes first. */
+function compareGenerators(port: number, messages: number, sessions: number, sizeBytes: number, reuse: boolean, rounds: number): GeneratorComparison | null {
+  if (!existsSync(SMTP_SOURCE)) return null;
+  const c: GeneratorComparison = { ours: [], oursWall: [], source: [], oursCpu: [], sourceCpu: [] };
+  for (let i = 0; i < rounds; i++) {
+    const runOurs = (): void => {
+      const o = postlineBench(port, messages, sessions, sizeBytes, reuse);
+      c.ours.push(o.rate);
+      c.oursWall.push(o.wallRate);
+      c.oursCpu.push((o.cpuSeconds * 1e6) / messages);
+    };
+    const runSource = (): void => {
+      const r = smtpSourceRun(port, messages, sessions, sizeBytes, reuse);
+      if (r === null) throw new Error('smtp-source failed against smtp-sink');
+      c.source.push(r.rate);
+      if (r.cpuSeconds !== null) c.sourceCpu.push((r.cpuSeconds * 1e6) / messages);
+    };
+    if (i % 2 === 0) {
+      runOurs();
+      runSource();
+    } else {
+      runSource();
+      runOurs();
+    }
+  }
+  return c;
 }
 
 function rssKb(pid: number): number {
@@ -163,6 +247,7 @@ export async function run(ctx: BenchContext): Promise<void> {
     { name: '1KB, 20 sessions, one message per connection', body: one, sessions: 20, reuse: false, messages: ctx.quick ? 1000 : 10_000 },
   ];
   const rows: Record<string, string | number>[] = [];
+  const generatorRows: Record<string, string | number>[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'postline-bench-smtp-'));
   const postline = await startPostline(dir);
   const sink = await startSmtpSink();
@@ -181,12 +266,9 @@ export async function run(ctx: BenchContext): Promise<void> {
         row['smtp-sink msg/s'] = Math.round(theirs.rate);
         row['postline ÷ sink'] = (ours.rate / theirs.rate).toFixed(2);
         const src = smtpSource(postline.port, Math.min(load.messages, 10_000), load.sessions, load.body.length, load.reuse);
-        const srcSink = smtpSource(sink.port, Math.min(load.messages, 10_000), load.sessions, load.body.length, load.reuse);
-        if (src && srcSink) {
+        if (src) {
           row['smtp-source→postline'] = Math.round(src);
-          row['smtp-source→sink'] = Math.round(srcSink);
           ctx.recordResult(`smtp/smtp-source→postline ${load.name} msg/s`, Math.round(src), 'msg/s');
-          ctx.recordResult(`smtp/smtp-source→smtp-sink ${load.name} msg/s`, Math.round(srcSink), 'msg/s');
         }
       } else {
         row['smtp-sink msg/s'] = 'not installed';
@@ -197,10 +279,44 @@ export async function run(ctx: BenchContext): Promise<void> {
     const perConn = await idleConnectionMemory(postline.port, postline.pid, n);
     ctx.recordResult(`smtp/memory per idle connection at ${n}`, Math.round(perConn), 'bytes', false);
     rows.push({ load: `memory per idle connection, ${n} connections`, 'postline msg/s': `${(perConn / 1024).toFixed(1)} KB` });
+    // The generators alone: postline (idle but alive: checkpoints, timers) is stopped first, so only smtp-sink and the generator share the machine.
+    await postline.stop();
+    for (const load of sink ? loads : []) {
+      console.log(`  generators → smtp-sink: ${load.name}…`);
+      const cmp = compareGenerators(sink!.port, load.messages, load.sessions, load.body.length, load.reuse, ctx.quick ? 1 : 3);
+      if (cmp) {
+        const ours = median(cmp.ours);
+        const source = median(cmp.source);
+        const wall = median(cmp.oursWall);
+        ctx.recordResult(`smtp/postline bench→smtp-sink ${load.name} msg/s`, Math.round(ours), 'msg/s');
+        ctx.recordResult(`smtp/smtp-source→smtp-sink ${load.name} msg/s`, Math.round(source), 'msg/s');
+        ctx.recordResult(`smtp/postline bench ÷ smtp-source ${load.name}`, +(ours / source).toFixed(2), 'ratio', true);
+        const all = (xs: number[]): string => xs.map((x) => Math.round(x)).join(' / ');
+        console.log(`    postline bench ${all(cmp.ours)} msg/s (wall clock ${all(cmp.oursWall)}; CPU ${all(cmp.oursCpu)} µs/msg), smtp-source ${all(cmp.source)} msg/s (CPU ${all(cmp.sourceCpu)} µs/msg)`);
+        const oursCpu = median(cmp.oursCpu);
+        const sourceCpu = cmp.sourceCpu.length > 0 ? median(cmp.sourceCpu) : NaN;
+        ctx.recordResult(`smtp/postline bench CPU per message ${load.name}`, Math.round(oursCpu), 'µs', false);
+        if (Number.isFinite(sourceCpu)) ctx.recordResult(`smtp/smtp-source CPU per message ${load.name}`, Math.round(sourceCpu), 'µs', false);
+        generatorRows.push({
+          load: `${load.name}, ${load.messages.toLocaleString('en-US')} messages`,
+          'postline bench msg/s': Math.round(ours),
+          'wall clock': Math.round(wall),
+          'smtp-source msg/s': Math.round(source),
+          'postline bench ÷ smtp-source': (ours / source).toFixed(2),
+          'by wall clock': (wall / source).toFixed(2),
+          target: '≥ 1.0',
+          'CPU µs/msg: ours / smtp-source': `${Math.round(oursCpu)} / ${Number.isFinite(sourceCpu) ? Math.round(sourceCpu) : '?'}`,
+        });
+      }
+    }
   } finally {
     await postline.stop();
     await sink?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
   console.log(formatTable(rows));
+  if (generatorRows.length > 0) {
+    console.log(`\n## load generators against the same smtp-sink (median of ${ctx.quick ? 1 : 3}; "wall clock" includes node's startup; CPU: the generator's own)\n`);
+    console.log(formatTable(generatorRows));
+  }
 }

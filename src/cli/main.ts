@@ -21,7 +21,9 @@ function lazy<M>(load: () => Promise<M>, pick: (m: M) => Run): Run {
 const user = () => import('./user.js');
 const storeCommands = () => import('./store-commands.js');
 const queue = () => import('./queue.js');
+const bench = () => import('./bench.js');
 
+const BENCH_OPTIONS = { target: { type: 'string' }, sessions: { type: 'string' }, timeout: { type: 'string' }, json: { type: 'boolean' } } as const;
 const PASSWORD_OPTIONS = { password: { type: 'string' }, 'password-stdin': { type: 'boolean' } } as const;
 
 const COMMANDS: readonly CommandSpec[] = [
@@ -112,6 +114,30 @@ const COMMANDS: readonly CommandSpec[] = [
     options: {},
     positionals: ['ID'],
     run: lazy(queue, (m) => m.runQueueDelete),
+  },
+  {
+    name: 'bench smtp',
+    usage: 'bench smtp --target HOST:PORT [options]',
+    summary: 'SMTP load (--messages N --size 1KB --sessions N --reuse --tls --from --to --timeout 30s --json)',
+    options: { ...BENCH_OPTIONS, messages: { type: 'string' }, size: { type: 'string' }, reuse: { type: 'boolean' }, tls: { type: 'boolean' }, from: { type: 'string' }, to: { type: 'string' } },
+    positionals: [],
+    run: lazy(bench, (m) => m.runBenchSmtp),
+  },
+  {
+    name: 'bench imap',
+    usage: 'bench imap --target HOST:PORT --user U --password PW',
+    summary: 'IMAP fetch load (--sessions N, --rounds N | --messages N, --timeout 30s, --json)',
+    options: { ...BENCH_OPTIONS, user: { type: 'string' }, password: { type: 'string' }, rounds: { type: 'string' }, messages: { type: 'string' } },
+    positionals: [],
+    run: lazy(bench, (m) => m.runBenchImap),
+  },
+  {
+    name: 'bench pop3',
+    usage: 'bench pop3 --target HOST:PORT --user U --password PW',
+    summary: 'POP3 retrieve-all load (--sessions N --rounds N --timeout 30s --json)',
+    options: { ...BENCH_OPTIONS, user: { type: 'string' }, password: { type: 'string' }, rounds: { type: 'string' } },
+    positionals: [],
+    run: lazy(bench, (m) => m.runBenchPop3),
   },
   {
     name: 'help',

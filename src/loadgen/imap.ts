@@ -1,5 +1,6 @@
 /**
- * A minimal, fast IMAP client for the MDA benchmarks (plain TCP, LOGIN).
+ * A minimal, fast IMAP client for load generation (plain TCP, LOGIN): used
+ * by `postline bench imap` (runImapLoad, below) and bench/macro/mda.ts.
  *
  * It parses responses only as far as a benchmark needs: where a response
  * starts (to count `* n FETCH`, read `* n EXISTS` and `* SEARCH`), where a
@@ -13,6 +14,7 @@
  * wrong answer is not a result.
  */
 import { connect, type Socket } from 'node:net';
+import { DEFAULT_TIMEOUT_MS, errorKey, LoadError, percentile, PROGRESS_INTERVAL_MS, StallCheck, Tally, Ticker, UnreachableError, type LoadResult, type ProgressListener } from './stats.js';
 
 export interface ImapTarget {
   host: string;
@@ -106,6 +108,8 @@ export class ImapConnection {
   private closeWaiters: (() => void)[] = [];
   /** The last few lines seen, for error messages. */
   readonly transcript: string[] = [];
+  /** Bumped on every read: how a run's stall check sees that the server is still answering. */
+  activity = 0;
 
   private constructor(socket: Socket) {
     this.socket = socket;
@@ -113,17 +117,17 @@ export class ImapConnection {
     socket.on('error', (err) => this.fail(err));
     socket.on('close', () => {
       this.closed = true;
-      this.fail(this.closeError ?? new Error(`connection closed; last lines: ${this.transcript.join(' | ')}`));
+      this.fail(this.closeError ?? new LoadError('closed', `connection closed; last lines: ${this.transcript.join(' | ')}`));
       for (const w of this.closeWaiters.splice(0)) w();
     });
   }
 
   /** Connects and waits for the `* OK` greeting. */
-  static async open(host: string, port: number, timeoutMs = 30_000): Promise<ImapConnection> {
+  static async open(host: string, port: number, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<ImapConnection> {
     const socket = connect({ host, port, noDelay: true });
     const conn = new ImapConnection(socket);
     const line = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no IMAP greeting from ${host}:${port} within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(() => reject(new LoadError('timeout', `no IMAP greeting from ${host}:${port} within ${timeoutMs} ms`)), timeoutMs);
       conn.greeting = {
         resolve: (l) => { clearTimeout(timer); resolve(l); },
         reject: (e) => { clearTimeout(timer); reject(e); },
@@ -134,7 +138,7 @@ export class ImapConnection {
     });
     if (!/^\* (OK|PREAUTH)\b/i.test(line)) {
       socket.destroy();
-      throw new Error(`unexpected IMAP greeting: ${line}`);
+      throw new LoadError(/^\* BYE\b/i.test(line) ? 'BYE' : 'protocol', `unexpected IMAP greeting: ${line}`);
     }
     return conn;
   }
@@ -159,7 +163,7 @@ export class ImapConnection {
   /** As command(), but anything other than OK is an error carrying the server's words. */
   async ok(text: string): Promise<CommandStats> {
     const s = await this.command(text);
-    if (s.status !== 'OK') throw new Error(`${text.startsWith('LOGIN') ? 'LOGIN …' : text} → ${s.completion}`);
+    if (s.status !== 'OK') throw new LoadError(s.status || 'protocol', `${text.startsWith('LOGIN') ? 'LOGIN …' : text} → ${s.completion}`);
     return s;
   }
 
@@ -170,7 +174,7 @@ export class ImapConnection {
   /** SELECT; returns EXISTS. */
   async select(mailbox = 'INBOX'): Promise<number> {
     const s = await this.ok(`SELECT ${quote(mailbox)}`);
-    if (s.exists < 0) throw new Error(`SELECT ${mailbox} gave no EXISTS`);
+    if (s.exists < 0) throw new LoadError('protocol', `SELECT ${mailbox} gave no EXISTS`);
     return s.exists;
   }
 
@@ -186,9 +190,20 @@ export class ImapConnection {
     clearTimeout(timer);
   }
 
-  destroy(): void {
-    this.closeError ??= new Error('destroyed');
+  /** Closes the connection at once; a running command fails with `err` (default "destroyed"). */
+  destroy(err?: Error): void {
+    this.closeError ??= err ?? new Error('destroyed');
     this.socket.destroy();
+  }
+
+  /** A command (or the greeting) is waiting for the server. */
+  get busy(): boolean {
+    return this.waiter !== null || this.greeting !== null;
+  }
+
+  /** `* n FETCH` responses of the running command so far (progress while a long FETCH streams in). */
+  get runningFetches(): number {
+    return this.waiter !== null ? this.stats.fetches : 0;
   }
 
   // ------------------------------------------------------------ response stream
@@ -203,6 +218,7 @@ export class ImapConnection {
   }
 
   private feed(chunk: Buffer): void {
+    this.activity++;
     let pos = 0;
     const len = chunk.length;
     while (pos < len) {
@@ -279,7 +295,7 @@ export class ImapConnection {
         return;
       }
       this.remember(line);
-      if (startsWith(line, 2, 'BYE')) this.closeError ??= new Error(`server said ${line.toString('latin1').trim()}`);
+      if (startsWith(line, 2, 'BYE')) this.closeError ??= new LoadError('BYE', `server said ${line.toString('latin1').trim()}`);
       return;
     }
     this.remember(line);
@@ -358,12 +374,6 @@ export interface LatencyResult {
   steps: { greetingP50Ms: number; loginP50Ms: number; selectP50Ms: number };
 }
 
-export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i]!;
-}
-
 /**
  * `iterations` sequential sessions: the time from connect() to SELECT's
  * tagged OK (what a client waits before it can show a mailbox); then LOGOUT,
@@ -401,4 +411,122 @@ export async function loginSelectLatency(target: ImapTarget, iterations: number)
     samples,
     steps: { greetingP50Ms: p50(greeting), loginP50Ms: p50(login), selectP50Ms: p50(select) },
   };
+}
+
+// ---------------------------------------------------------------- load (postline bench imap)
+
+export interface ImapLoadOptions extends ImapTarget {
+  /** Concurrent sessions (connections), each LOGIN + SELECT first. */
+  sessions: number;
+  /**
+   * Rounds mode (the default, 1 round): each session fetches the whole
+   * mailbox this many times, `UID FETCH 1:* (BODY.PEEK[])`; latency is per
+   * round (one command).
+   */
+  rounds?: number;
+  /**
+   * Messages mode: this many single-message fetches in all,
+   * `FETCH n (BODY.PEEK[])`, spread over the sessions and cycling through
+   * the mailbox; latency is per message. Excludes `rounds`.
+   */
+  messages?: number;
+  /** A command with no response for this long drops its connection, counted as "timeout" (default 30 s). */
+  timeoutMs?: number;
+  onProgress?: ProgressListener;
+}
+
+/**
+ * Runs an IMAP retrieval load. `ok` counts messages fetched (`* n FETCH`
+ * responses), `bytes` their literal bytes; `failed` counts failed commands,
+ * logins and connections, by tagged status ("NO", "BAD") or socket error.
+ * BODY.PEEK leaves \Seen alone, so a run changes nothing in the mailbox.
+ */
+export async function runImapLoad(o: ImapLoadOptions): Promise<LoadResult> {
+  if (o.rounds !== undefined && o.messages !== undefined) throw new RangeError('rounds and messages exclude each other');
+  const rounds = o.rounds ?? 1;
+  const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const mailbox = o.mailbox ?? 'INBOX';
+  const target = o.host.includes(':') ? `[${o.host}]:${o.port}` : `${o.host}:${o.port}`;
+  const tally = new Tally(o.messages ?? 1024);
+  const conns: (ImapConnection | null)[] = Array.from({ length: o.sessions }, () => null);
+  const stalls = conns.map(() => new StallCheck());
+  let total = o.messages ?? 0;
+  let claimed = 0;
+  let everConnected = false;
+  let unreachable: UnreachableError | null = null;
+
+  const session = async (i: number): Promise<void> => {
+    let conn: ImapConnection;
+    try {
+      conn = await ImapConnection.open(o.host, o.port, timeoutMs);
+      everConnected = true;
+    } catch (err) {
+      const socketLevel = !(err instanceof LoadError) || err.key === 'timeout';
+      if (!everConnected && socketLevel) unreachable ??= new UnreachableError(target, errorKey(err));
+      else tally.fail(errorKey(err), (err as Error).message);
+      return;
+    }
+    conns[i] = conn;
+    try {
+      await conn.login(o.user, o.password);
+      const exists = await conn.select(mailbox);
+      if (o.messages === undefined) {
+        total += rounds * exists;
+        for (let r = 0; r < rounds; r++) {
+          const s = await conn.command('UID FETCH 1:* (BODY.PEEK[])');
+          if (s.status !== 'OK') {
+            tally.fail(s.status || 'protocol', `UID FETCH 1:* → ${s.completion}`);
+            continue;
+          }
+          tally.ok += s.fetches;
+          tally.bytes += s.literalBytes;
+          tally.latencies.add(s.ms);
+        }
+      } else {
+        if (exists === 0) throw new LoadError('empty', `${mailbox} is empty: nothing to fetch`);
+        while (claimed < o.messages && unreachable === null) {
+          const seq = (claimed++ % exists) + 1;
+          const s = await conn.command(`FETCH ${seq} (BODY.PEEK[])`);
+          if (s.status !== 'OK' || s.fetches === 0) {
+            tally.fail(s.status === 'OK' ? 'protocol' : s.status || 'protocol', `FETCH ${seq} → ${s.completion}`);
+            continue;
+          }
+          tally.ok += s.fetches;
+          tally.bytes += s.literalBytes;
+          tally.latencies.add(s.ms);
+        }
+      }
+      conns[i] = null;
+      await conn.logout().catch(() => conn.destroy());
+    } catch (err) {
+      conns[i] = null;
+      tally.fail(errorKey(err), (err as Error).message);
+      conn.destroy();
+    }
+  };
+
+  const started = performance.now();
+  const progress = (): void => {
+    let running = 0;
+    for (const c of conns) if (c !== null) running += c.runningFetches;
+    const done = tally.ok + tally.failed + running;
+    o.onProgress?.({ done, ok: tally.ok + running, failed: tally.failed, total: Math.max(total, done), elapsedMs: performance.now() - started });
+  };
+  const interval = o.onProgress ? PROGRESS_INTERVAL_MS : 1000;
+  const ticker = new Ticker(interval, (n) => {
+    progress();
+    if ((n * interval) % 1000 !== 0) return;
+    conns.forEach((c, i) => {
+      if (c !== null && stalls[i]!.check(c.activity, c.busy, 1000, timeoutMs)) c.destroy(new LoadError('timeout', `no response within ${timeoutMs / 1000} s`));
+    });
+  });
+  try {
+    await Promise.all(conns.map((_, i) => session(i)));
+  } finally {
+    ticker.stop();
+  }
+  const seconds = (performance.now() - started) / 1000;
+  if (unreachable !== null && tally.ok === 0 && tally.failed === 0) throw unreachable;
+  progress();
+  return tally.result(seconds);
 }

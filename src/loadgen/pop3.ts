@@ -1,5 +1,6 @@
 /**
- * A minimal, fast POP3 client for the MDA benchmarks: USER/PASS, STAT, then
+ * A minimal, fast POP3 client for load generation (`postline bench pop3`:
+ * runPop3Load, below; bench/macro/mda.ts): USER/PASS, STAT, then
  * RETR 1..n pipelined (RFC 2449 PIPELINING, when CAPA announces it; one
  * command at a time otherwise), counting messages and bytes.
  *
@@ -10,6 +11,7 @@
  * the terminating ".CRLF" excluded.
  */
 import { connect, type Socket } from 'node:net';
+import { DEFAULT_TIMEOUT_MS, errorKey, LoadError, PROGRESS_INTERVAL_MS, StallCheck, Tally, Ticker, UnreachableError, type LoadResult, type ProgressListener } from './stats.js';
 
 export interface Pop3Target {
   host: string;
@@ -54,6 +56,8 @@ export class Pop3Connection {
   private closed = false;
   private expectingClose = false;
   readonly transcript: string[] = [];
+  /** Bumped on every read: how a run's stall check sees that the server is still answering. */
+  activity = 0;
 
   private constructor(socket: Socket) {
     this.socket = socket;
@@ -61,21 +65,21 @@ export class Pop3Connection {
     socket.on('error', (err) => this.failAll(err));
     socket.on('close', () => {
       this.closed = true;
-      if (!this.expectingClose || this.queue.length > 0) this.failAll(new Error(`connection closed; last lines: ${this.transcript.join(' | ')}`));
+      if (!this.expectingClose || this.queue.length > 0) this.failAll(new LoadError('closed', `connection closed; last lines: ${this.transcript.join(' | ')}`));
     });
   }
 
-  static async open(host: string, port: number, timeoutMs = 30_000): Promise<Pop3Connection> {
+  static async open(host: string, port: number, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Pop3Connection> {
     const socket = connect({ host, port, noDelay: true });
     const conn = new Pop3Connection(socket);
     const greeting = new Promise<Reply>((resolve, reject) => conn.queue.push({ multi: false, resolve, reject }));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no POP3 greeting from ${host}:${port} within ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(() => reject(new LoadError('timeout', `no POP3 greeting from ${host}:${port} within ${timeoutMs} ms`)), timeoutMs);
     });
     try {
       const g = await Promise.race([greeting, timeout]);
-      if (!g.ok) throw new Error(`POP3 greeting: ${g.line}`);
+      if (!g.ok) throw new LoadError('-ERR', `POP3 greeting: ${g.line}`);
     } catch (err) {
       socket.destroy();
       throw err;
@@ -106,7 +110,7 @@ export class Pop3Connection {
 
   async ok(line: string, multi = false): Promise<Reply> {
     const r = await this.send(line, multi);
-    if (!r.ok) throw new Error(`${line.startsWith('PASS') ? 'PASS …' : line} → ${r.line}`);
+    if (!r.ok) throw new LoadError('-ERR', `${line.startsWith('PASS') ? 'PASS …' : line} → ${r.line}`);
     return r;
   }
 
@@ -121,9 +125,16 @@ export class Pop3Connection {
     clearTimeout(timer);
   }
 
-  destroy(): void {
+  /** Closes the connection at once; commands still waiting fail with `err` when given. */
+  destroy(err?: Error): void {
     this.expectingClose = true;
+    if (err) this.failAll(err);
     this.socket.destroy();
+  }
+
+  /** Commands are waiting for the server. */
+  get busy(): boolean {
+    return this.queue.length > 0;
   }
 
   private failAll(err: Error): void {
@@ -136,6 +147,7 @@ export class Pop3Connection {
   }
 
   private feed(input: Buffer): void {
+    this.activity++;
     let chunk = input;
     if (this.carry) {
       chunk = Buffer.concat([this.carry, input]);
@@ -192,7 +204,7 @@ export class Pop3Connection {
     const ok = line.startsWith('+OK');
     if (!ok && !line.startsWith('-ERR')) {
       this.queue.shift();
-      head.reject(new Error(`not a POP3 status line: ${line}`));
+      head.reject(new LoadError('protocol', `not a POP3 status line: ${line}`));
       return;
     }
     const reply: Reply = { ok, line };
@@ -220,6 +232,52 @@ export class Pop3Connection {
   }
 }
 
+interface Mailbox {
+  stat: { messages: number; octets: number };
+  pipelined: boolean;
+}
+
+/** CAPA (for PIPELINING), USER/PASS, STAT. */
+async function login(conn: Pop3Connection, target: Pop3Target): Promise<Mailbox> {
+  const capa = await conn.send('CAPA', true, true).catch(() => ({ ok: false, line: '' }) as Reply);
+  await conn.ok(`USER ${target.user}`);
+  await conn.ok(`PASS ${target.password}`);
+  const stat = await conn.ok('STAT');
+  const m = /^\+OK (\d+) (\d+)/.exec(stat.line);
+  if (!m) throw new LoadError('protocol', `STAT: ${stat.line}`);
+  return { stat: { messages: Number(m[1]), octets: Number(m[2]) }, pipelined: capa.ok && /^PIPELINING\b/im.test(capa.text ?? '') };
+}
+
+/**
+ * RETR 1..n with up to `width` commands in flight (refilled in batches when
+ * half have been answered); `each` gets every reply and when its batch was sent.
+ */
+function retrieve(conn: Pop3Connection, n: number, width: number, each: (r: Reply, sentAt: number) => void): Promise<void> {
+  let next = 1;
+  let inFlight = 0;
+  return new Promise<void>((resolve, reject) => {
+    const refill = (): void => {
+      if (next > n) {
+        if (inFlight === 0) resolve();
+        return;
+      }
+      if (inFlight > width / 2) return;
+      const lines: string[] = [];
+      while (next <= n && inFlight + lines.length < width) lines.push(`RETR ${next++}`);
+      inFlight += lines.length;
+      const sentAt = performance.now();
+      for (const p of conn.sendMany(lines, true)) {
+        p.then((r) => {
+          inFlight--;
+          each(r, sentAt);
+          refill();
+        }, reject);
+      }
+    };
+    refill();
+  });
+}
+
 /**
  * Logs in, STAT, then RETR 1..n with up to `window` commands in flight
  * (refilled in batches when half have been answered), then QUIT (untimed).
@@ -227,41 +285,15 @@ export class Pop3Connection {
 export async function retrAll(target: Pop3Target, window = 64): Promise<RetrAllResult> {
   const conn = await Pop3Connection.open(target.host, target.port);
   try {
-    const capa = await conn.send('CAPA', true, true).catch(() => ({ ok: false, line: '' }) as Reply);
-    await conn.ok(`USER ${target.user}`);
-    await conn.ok(`PASS ${target.password}`);
-    const stat = await conn.ok('STAT');
-    const m = /^\+OK (\d+) (\d+)/.exec(stat.line);
-    if (!m) throw new Error(`STAT: ${stat.line}`);
-    const n = Number(m[1]);
-    const pipelined = capa.ok && /^PIPELINING\b/im.test(capa.text ?? '');
+    const { stat, pipelined } = await login(conn, target);
     const width = pipelined ? Math.max(1, window) : 1;
-    const result: RetrAllResult = { stat: { messages: n, octets: Number(m[2]) }, messages: 0, bytes: 0, errors: [], ms: 0, pipelined, window: width };
+    const result: RetrAllResult = { stat, messages: 0, bytes: 0, errors: [], ms: 0, pipelined, window: width };
     const started = performance.now();
-    let next = 1;
-    let inFlight = 0;
-    await new Promise<void>((resolve, reject) => {
-      const refill = (): void => {
-        if (next > n) {
-          if (inFlight === 0) resolve();
-          return;
-        }
-        if (inFlight > width / 2) return;
-        const lines: string[] = [];
-        while (next <= n && inFlight + lines.length < width) lines.push(`RETR ${next++}`);
-        inFlight += lines.length;
-        for (const p of conn.sendMany(lines, true)) {
-          p.then((r) => {
-            inFlight--;
-            if (r.ok) {
-              result.messages++;
-              result.bytes += r.bytes ?? 0;
-            } else if (result.errors.length < 10) result.errors.push(r.line);
-            refill();
-          }, reject);
-        }
-      };
-      refill();
+    await retrieve(conn, stat.messages, width, (r) => {
+      if (r.ok) {
+        result.messages++;
+        result.bytes += r.bytes ?? 0;
+      } else if (result.errors.length < 10) result.errors.push(r.line);
     });
     result.ms = performance.now() - started;
     await conn.quit();
@@ -270,4 +302,101 @@ export async function retrAll(target: Pop3Target, window = 64): Promise<RetrAllR
     conn.destroy();
     throw err;
   }
+}
+
+// ---------------------------------------------------------------- load (postline bench pop3)
+
+export interface Pop3LoadOptions extends Pop3Target {
+  /**
+   * Concurrent sessions. A POP3 server locks a maildrop for one session
+   * (RFC 1939 §8; postline answers -ERR [IN-USE]), so more than 1 only makes
+   * sense where the server allows it.
+   */
+  sessions: number;
+  /** Each session logs in, retrieves every message, QUITs, this many times (default 1). */
+  rounds?: number;
+  /** RETR commands in flight when the server announces PIPELINING (default 64). */
+  window?: number;
+  /** Commands with no reply for this long drop their connection, counted as "timeout" (default 30 s). */
+  timeoutMs?: number;
+  onProgress?: ProgressListener;
+}
+
+/**
+ * Runs a POP3 retrieval load: per session and round, LOGIN, STAT, RETR of
+ * every message (pipelined), QUIT — nothing is deleted. `ok` counts messages
+ * retrieved, `bytes` their size as the server holds them; latency is per RETR,
+ * from the write of its batch to its last byte; `failed` counts -ERR replies,
+ * failed logins and dropped connections.
+ */
+export async function runPop3Load(o: Pop3LoadOptions): Promise<LoadResult> {
+  const rounds = o.rounds ?? 1;
+  const window = o.window ?? 64;
+  const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const target = o.host.includes(':') ? `[${o.host}]:${o.port}` : `${o.host}:${o.port}`;
+  const tally = new Tally(1024);
+  const conns: (Pop3Connection | null)[] = Array.from({ length: o.sessions }, () => null);
+  const stalls = conns.map(() => new StallCheck());
+  let total = 0;
+  let everConnected = false;
+  let unreachable: UnreachableError | null = null;
+
+  const session = async (i: number): Promise<void> => {
+    for (let r = 0; r < rounds; r++) {
+      let conn: Pop3Connection;
+      try {
+        conn = await Pop3Connection.open(o.host, o.port, timeoutMs);
+        everConnected = true;
+      } catch (err) {
+        const socketLevel = !(err instanceof LoadError) || err.key === 'timeout';
+        if (!everConnected && socketLevel) unreachable ??= new UnreachableError(target, errorKey(err));
+        else tally.fail(errorKey(err), (err as Error).message);
+        return;
+      }
+      conns[i] = conn;
+      try {
+        const { stat, pipelined } = await login(conn, o);
+        if (r === 0) total += rounds * stat.messages;
+        await retrieve(conn, stat.messages, pipelined ? Math.max(1, window) : 1, (reply, sentAt) => {
+          if (reply.ok) {
+            tally.ok++;
+            tally.bytes += reply.bytes ?? 0;
+            tally.latencies.add(performance.now() - sentAt);
+          } else {
+            tally.fail('-ERR', reply.line);
+          }
+        });
+        conns[i] = null;
+        await conn.quit();
+      } catch (err) {
+        conns[i] = null;
+        tally.fail(errorKey(err), (err as Error).message);
+        conn.destroy();
+        return; // a refused login or a dropped connection would only repeat
+      }
+    }
+  };
+
+  const started = performance.now();
+  const progress = (): void => {
+    const done = tally.ok + tally.failed;
+    o.onProgress?.({ done, ok: tally.ok, failed: tally.failed, total: Math.max(total, done), elapsedMs: performance.now() - started });
+  };
+  const interval = o.onProgress ? PROGRESS_INTERVAL_MS : 1000;
+  const ticker = new Ticker(interval, (n) => {
+    progress();
+    if ((n * interval) % 1000 !== 0) return;
+    conns.forEach((c, i) => {
+      if (c !== null && stalls[i]!.check(c.activity, c.busy, 1000, timeoutMs)) c.destroy(new LoadError('timeout', `no reply within ${timeoutMs / 1000} s`));
+    });
+  });
+  try {
+    await Promise.all(conns.map((_, i) => session(i)));
+  } finally {
+    ticker.stop();
+  }
+  const seconds = (performance.now() - started) / 1000;
+  if (unreachable !== null && tally.ok === 0 && tally.failed === 0) throw unreachable;
+  progress();
+  return tally.result(seconds);
 }
