@@ -455,7 +455,7 @@ export async function run(ctx: BenchContext): Promise<void> {
       };
       rows.push({
         operation: op.label,
-        client: client === 'own' ? 'own (bench/lib)' : 'python imaplib/poplib',
+        client: client === 'own' ? 'own (src/loadgen)' : 'python imaplib/poplib',
         postline: cell('postline'),
         dovecot: cell('dovecot'),
         'postline ÷ dovecot': value.postline !== undefined && value.dovecot !== undefined ? (value.postline / value.dovecot).toFixed(2) : '',
