@@ -8,7 +8,6 @@ import { encodeBatch as encode, TRANSFER_MIN_BYTES } from '../src/store/log/enco
 import type { TaskMap } from '../src/pool/tasks.js';
 import { verifyPasswordSync } from '../src/auth/password.js';
 import { parseMessage } from '../src/codec/mime/index.js';
-import { decodeMessageBatch } from '../src/store/message-record.js';
 
 type In<K extends keyof TaskMap> = TaskMap[K]['input'];
 type Out<K extends keyof TaskMap> = TaskMap[K]['output'];
@@ -27,10 +26,4 @@ export function verifyPassword(input: In<'verifyPassword'>): Out<'verifyPassword
 /** A batch of messages per task: a parse of a 4 KB message is ~10–15 µs, a thread hop ~35 µs. */
 export function parseMime(input: In<'parseMime'>): Out<'parseMime'> {
   return input.bodies.map((body) => parseMessage(body));
-}
-
-/** A read-ahead's worth of stored messages (64 × 4 KB: ~0.4 ms of checksums and snappy) per task; the bodies come back in one moved buffer. */
-export function decodeMessages(input: In<'decodeMessages'>): Out<'decodeMessages'> {
-  const out = decodeMessageBatch(input);
-  return out instanceof Uint8Array ? (move(out) as unknown as Out<'decodeMessages'>) : out;
 }

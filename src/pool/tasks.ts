@@ -5,15 +5,12 @@
  */
 import type { EncodeBatchInput, EncodeBatchOutput } from '../store/log/encode.js';
 import type { MimeInfo } from '../codec/mime/index.js';
-import type { DecodeBatchInput, DecodeBatchOutput } from '../store/message-record.js';
 
 export interface TaskMap {
   encodeBatch: { input: EncodeBatchInput; output: EncodeBatchOutput };
   verifyPassword: { input: { password: string; phc: string }; output: boolean };
   /** MIME structures (ENVELOPE/BODYSTRUCTURE material) of many messages: one task per IMAP FETCH batch. */
   parseMime: { input: { bodies: Uint8Array[] }; output: MimeInfo[] };
-  /** Checksum, identity and decompression of many stored messages: one task per POP3 read-ahead or IMAP FETCH batch. */
-  decodeMessages: { input: DecodeBatchInput; output: DecodeBatchOutput };
 }
 
 export type TaskName = keyof TaskMap;

@@ -1,12 +1,11 @@
 /**
  * A stored message record → its body, checked: the record's checksum, that
  * it really is message `uid` of folder `box` (a stale index entry must never
- * serve another message), and its size after decompression. Pure, so the
- * worker pool can decode a batch (workers/tasks.ts decodeMessages) exactly
- * as the main thread decodes one.
+ * serve another message), and its size after decompression. Pure functions
+ * of the record's bytes, apart from the store.
  */
 import { uncompressSync } from '../core/native.js';
-import { PostlineError, type ErrorCode } from '../core/errors.js';
+import { PostlineError } from '../core/errors.js';
 import { unpackMeta } from './log/encode.js';
 import type { Location } from './log/log.js';
 import { readHeader, verifyRecord, RecordType, FLAG_COMPRESSED, RECORD_HEADER_SIZE } from './log/record.js';
@@ -145,72 +144,4 @@ function arrayHeader(b: Uint8Array): number {
     return n;
   }
   return -1;
-}
-
-// ---------------------------------------------------------------- batches (worker pool)
-
-/** Per record of a batch: where it was read from (for error messages) and which message it must be. */
-export interface ExpectedMessage {
-  loc: Location;
-  box: number;
-  uid: number;
-}
-
-export interface DecodeBatchInput {
-  salt: number;
-  /** The records' bytes; views into a few read spans, transferred to the worker. */
-  records: Uint8Array[];
-  expect: ExpectedMessage[];
-}
-
-/**
- * Every body in one buffer (one allocation, one transfer back — piscina moves
- * only a task's top-level result): a u32 count n, n u32 body ends (from the
- * start of the bodies), then the bodies. Or the first failure.
- */
-export type DecodeBatchOutput = Uint8Array | { code: ErrorCode; message: string };
-
-/** The worker side: decodes every record or reports the first failure, as decodeMessageRecord would throw it. */
-export function decodeMessageBatch(input: DecodeBatchInput): DecodeBatchOutput {
-  const n = input.records.length;
-  const bodies: Buffer[] = new Array(n);
-  let total = 0;
-  try {
-    for (let k = 0; k < n; k++) {
-      const r = input.records[k]!;
-      const e = input.expect[k]!;
-      bodies[k] = decodeMessageRecord(Buffer.from(r.buffer, r.byteOffset, r.byteLength), e.loc, input.salt, e.box, e.uid);
-      total += bodies[k]!.length;
-    }
-  } catch (err) {
-    if (err instanceof PostlineError) return { code: err.code, message: err.message };
-    throw err;
-  }
-  const head = 4 + 4 * n;
-  // allocUnsafeSlow: a buffer of its own, never a slice of the shared pool, so it can be transferred.
-  const out = Buffer.allocUnsafeSlow(head + total);
-  out.writeUInt32LE(n, 0);
-  let at = 0;
-  for (let k = 0; k < n; k++) {
-    out.set(bodies[k]!, head + at);
-    at += bodies[k]!.length;
-    out.writeUInt32LE(at, 4 + 4 * k);
-  }
-  return out;
-}
-
-/** The main thread side: the bodies of a decodeMessageBatch result, as views into it (no copy); or the failure, thrown. */
-export function splitDecodedBatch(out: DecodeBatchOutput): Buffer[] {
-  if (!(out instanceof Uint8Array)) throw new PostlineError(out.code, out.message);
-  const buf = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
-  const n = buf.readUInt32LE(0);
-  const head = 4 + 4 * n;
-  const bodies: Buffer[] = new Array(n);
-  let from = head;
-  for (let k = 0; k < n; k++) {
-    const to = head + buf.readUInt32LE(4 + 4 * k);
-    bodies[k] = buf.subarray(from, to);
-    from = to;
-  }
-  return bodies;
 }

@@ -21,7 +21,7 @@ test('readMessages reads many messages in one go, in the order asked, null for u
       if (uid === 5 || uid === 9999) assert.equal(bodies[k], null);
       else assert.ok(bodies[k]!.equals(sampleMessage(uid - 1)), `uid ${uid}`);
     });
-    // 300 at once: decoded in the worker pool, one task; the same bytes as one by one.
+    // 300 at once (coalesced reads): the same bytes as one by one.
     const all = await store.readMessages('ivanov@example.org', 'INBOX', Array.from({ length: 300 }, (_, i) => i + 1));
     assert.equal(all.filter((b) => b !== null).length, 299);
     all.forEach((b, k) => assert.ok(k === 4 ? b === null : b!.equals(sampleMessage(k)), `uid ${k + 1}`));
@@ -77,7 +77,7 @@ test('readMimeInfo of a large batch (parsed in the worker pool) equals parsing e
   }
 });
 
-test('a record damaged on disk while the store runs is refused in a batch (worker pool) as it is alone', async () => {
+test('a record damaged on disk while the store runs is refused in a batch as it is alone', async () => {
   const dir = tempDir();
   const store = await openTestStore(dir.path);
   try {

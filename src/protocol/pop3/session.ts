@@ -518,7 +518,6 @@ export class Pop3Session {
     const md = this.maildrop!;
     this.readAhead.delete(i);
     this.lastRead = i;
-    this.prefetchAfter(i);
     this.send(Replies.retr(md.octets(i)));
     const stuffer = new DotStuffer();
     for (const piece of stuffer.push(message)) this.queue(piece);
@@ -532,14 +531,11 @@ export class Pop3Session {
     const uid = md.uid(i);
     let message: Buffer;
     try {
-      // The window this message is in may still be on its way.
-      if (!this.readAhead.has(i) && this.fetching && i >= this.fetching.from && i < this.fetching.to) await this.fetching.done;
       const ready = this.readAhead.get(i);
       if (ready !== undefined) {
         this.readAhead.delete(i);
         // Still sequential: the read after the last read-ahead message is a read-ahead again, not a single read.
         this.lastRead = i;
-        this.prefetchAfter(i);
       }
       message = ready ?? (await this.readSequential(i));
     } catch (err) {
@@ -554,13 +550,8 @@ export class Pop3Session {
     if (lines === null && !this.ending) md.markRetrieved(i);
   }
 
-  /** Bodies read ahead, by slot; filled a window at a time (see READ_AHEAD_MESSAGES). */
   private readonly readAhead = new Map<number, Buffer>();
   private lastRead = -2;
-  /** One past the last slot of the newest read-ahead window. */
-  private readAheadEnd = 0;
-  /** The window being read, if any: slots [from, to). */
-  private fetching: { from: number; to: number; done: Promise<void> } | null = null;
 
   /** Reads slot i; when the client is going through the maildrop in order, the next messages too (see READ_AHEAD_MESSAGES). */
   private async readSequential(i: number): Promise<Buffer> {
@@ -568,53 +559,22 @@ export class Pop3Session {
     const sequential = i === this.lastRead + 1;
     this.lastRead = i;
     if (!sequential) return this.deps.mailbox.readMessage(md.owner, INBOX, md.uid(i));
-    this.readAhead.clear();
-    await this.fetchWindow(i);
-    const first = this.readAhead.get(i);
-    if (!first) throw new PostlineError('ERR_MESSAGE_NOT_FOUND', `message ${md.uid(i)} is gone`);
-    this.readAhead.delete(i);
-    this.lastRead = i;
-    this.prefetchAfter(i);
-    return first;
-  }
-
-  /**
-   * Double buffering: once the client is halfway through a window, the next
-   * one is read (and decoded, in the worker pool) while this one is sent, so
-   * a retrieve-all never waits for the disk or the decoder between windows.
-   */
-  private prefetchAfter(i: number): void {
-    const md = this.maildrop!;
-    if (this.fetching || this.readAheadEnd >= md.messages || this.readAheadEnd - i > READ_AHEAD_MESSAGES / 2) return;
-    this.fetchWindow(this.readAheadEnd).catch((err: unknown) => {
-      // Not fatal: the RETR that needs one of these reads it again and reports its own error.
-      this.deps.logger.debug({ err, conn: this.conn.id }, 'read-ahead failed');
-    });
-  }
-
-  /** Reads the window starting at slot `from` into readAhead (at most READ_AHEAD_MESSAGES / READ_AHEAD_BYTES). */
-  private fetchWindow(from: number): Promise<void> {
-    const md = this.maildrop!;
     const slots: number[] = [];
     let bytes = 0;
-    for (let k = from; k < md.messages && slots.length < READ_AHEAD_MESSAGES && (slots.length === 0 || bytes + md.octets(k) <= READ_AHEAD_BYTES); k++) {
+    for (let k = i; k < md.messages && slots.length < READ_AHEAD_MESSAGES && (slots.length === 0 || bytes + md.octets(k) <= READ_AHEAD_BYTES); k++) {
       slots.push(k);
       bytes += md.octets(k);
     }
-    const to = from + slots.length;
-    this.readAheadEnd = to;
-    const done = this.deps.mailbox.readMessages(md.owner, INBOX, slots.map((k) => md.uid(k))).then(
-      (bodies) => {
-        slots.forEach((k, n) => {
-          const body = bodies[n];
-          if (body && !this.ending) this.readAhead.set(k, body);
-        });
-      },
-    ).finally(() => {
-      if (this.fetching?.done === done) this.fetching = null;
+    const bodies = await this.deps.mailbox.readMessages(md.owner, INBOX, slots.map((k) => md.uid(k)));
+    this.readAhead.clear();
+    slots.forEach((k, n) => {
+      const body = bodies[n];
+      if (body && k !== i) this.readAhead.set(k, body);
     });
-    this.fetching = { from, to, done };
-    return done;
+    const first = bodies[0];
+    if (!first) throw new PostlineError('ERR_MESSAGE_NOT_FOUND', `message ${md.uid(i)} is gone`);
+    this.lastRead = i;
+    return first;
   }
 
   /** A message body, dot-stuffed, in slices, waiting for the socket whenever it backs up. */

@@ -708,8 +708,7 @@ export class Log {
   /** Reads one record's bytes. */
   async read(loc: Location): Promise<Buffer> {
     const fh = await this.reader(loc.seg);
-    // Its own ArrayBuffer, never a slice of Buffer's shared pool: readMessages transfers spans to a worker.
-    const buf = Buffer.allocUnsafeSlow(loc.len);
+    const buf = Buffer.allocUnsafe(loc.len);
     const { bytesRead } = await fh.read(buf, 0, loc.len, loc.off);
     if (bytesRead !== loc.len) throw new PostlineError('ERR_STORE_CORRUPT', `short read at segment ${loc.seg} offset ${loc.off}`);
     return buf;
