@@ -94,7 +94,7 @@ export interface Server {
  * Keys read once at start: a change is reported as needing a restart and
  * the running value is kept, so everything keeps seeing one consistent config.
  */
-const RESTART_ONLY_KEYS = ['hostname', 'dataDir', 'tls', 'dns', 'admin', 'workers', 'store'] as const satisfies readonly (keyof Config)[];
+const RESTART_ONLY_KEYS = ['hostname', 'dataDir', 'dns', 'admin', 'workers', 'store'] as const satisfies readonly (keyof Config)[];
 
 export function buildServices(config: Readonly<Config>, deps: ServiceDeps, running: RunningListeners = { addresses: {} }): Service[] {
   return buildServer(config, deps, running).services;
@@ -116,10 +116,7 @@ export function buildServer(initial: Readonly<Config>, deps: ServiceDeps, runnin
   // First in the list: started before the listeners, stopped after them.
   const services: Service[] = [outbound.service];
   const tallies = new Map<ListenerName, ListenerTally>();
-  // One certificate for every listener, loaded (or generated) on first use.
-  let tlsContext: Promise<SecureContext> | null = null;
-  const tls = (): Promise<SecureContext> =>
-    (tlsContext ??= loadTlsMaterial({ tls: config.tls, dataDir: config.dataDir, hostname: config.hostname }, logger).then(createSecureContext));
+  const certificate = new Certificate((c) => loadTlsMaterial({ tls: c.tls, dataDir: c.dataDir, hostname: c.hostname }, logger).then(createSecureContext), () => config);
 
   for (const kind of SMTP_KINDS) {
     const listen = config.listen[kind];
@@ -130,7 +127,7 @@ export function buildServer(initial: Readonly<Config>, deps: ServiceDeps, runnin
     services.push({
       name: kind,
       async start() {
-        const context = await tls();
+        const context = await certificate.ready();
         const sessionLogger = logger.child({ component: kind });
         listener = await Listener.start({
           name: kind,
@@ -162,7 +159,7 @@ export function buildServer(initial: Readonly<Config>, deps: ServiceDeps, runnin
                 maxMessageSize: config.limits.maxMessageSize,
                 idleTimeoutMs: config.limits.idleTimeoutMs,
                 authPlaintext: config.auth.plaintext,
-                tlsContext: context,
+                tlsContext: certificate.current,
                 upgradeToTls: (raw: Socket, context) => upgradeToTls(raw, context),
                 policy,
                 intake,
@@ -180,6 +177,7 @@ export function buildServer(initial: Readonly<Config>, deps: ServiceDeps, runnin
             session.start();
           },
         });
+        if (kind === 'smtps') certificate.serveOn(listener);
         running.addresses[kind] = listener.address;
         Object.assign(tally, { listener, up: true });
         logger.info({ listener: kind, address: `${listener.address.host}:${listener.address.port}` }, 'listening');
@@ -199,12 +197,12 @@ export function buildServer(initial: Readonly<Config>, deps: ServiceDeps, runnin
   for (const kind of POP3_KINDS) {
     const listen = config.listen[kind];
     if (!listen) continue;
-    services.push(pop3Service(kind, listen, { currentConfig: () => config, deps, clock, connections, authLimiter, popBeforeSmtp, maildropLocks, tls, running, tallies }));
+    services.push(pop3Service(kind, listen, { currentConfig: () => config, deps, clock, connections, authLimiter, popBeforeSmtp, maildropLocks, certificate, running, tallies }));
   }
   for (const kind of IMAP_KINDS) {
     const listen = config.listen[kind];
     if (!listen) continue;
-    services.push(imapService(kind, listen, { currentConfig: () => config, deps, clock, connections, authLimiter, popBeforeSmtp, tls, running, tallies }));
+    services.push(imapService(kind, listen, { currentConfig: () => config, deps, clock, connections, authLimiter, popBeforeSmtp, certificate, running, tallies }));
   }
   const http = config.listen.http;
   // Last in the list: started after every other listener, stopped first.
@@ -221,8 +219,11 @@ export function buildServer(initial: Readonly<Config>, deps: ServiceDeps, runnin
       needsRestart.push(key);
       (effective as Record<typeof key, unknown>)[key] = config[key];
     }
-    // Users first: hashing inline passwords may take a moment; nothing else has changed yet.
+    // What can fail comes first, so a failure leaves the running config whole: the certificate
+    // (read again even when its paths are the same: renewed files), then users (hashing takes a moment).
+    const renewed = await certificate.loadFor(effective);
     await deps.users.setConfigUsers(effective.users);
+    if (renewed) certificate.use(renewed);
     config = Object.freeze(effective);
     connections.setLimits({ max: config.limits.maxConnections, maxPerIp: config.limits.maxConnectionsPerIp });
     authLimiter.setMaxFailures(config.limits.authFailuresPerIp);
@@ -238,6 +239,51 @@ export function buildServer(initial: Readonly<Config>, deps: ServiceDeps, runnin
   return { services, reconfigure };
 }
 
+/**
+ * The server's one TLS certificate, for every listener: loaded (or
+ * generated into dataDir) on first use, and read again on SIGHUP, so a
+ * renewed certificate reaches new connections — STARTTLS and implicit-TLS
+ * ports alike — without a restart. Open connections keep the one they have.
+ */
+class Certificate {
+  private loading: Promise<SecureContext> | null = null;
+  private context: SecureContext | null = null;
+  private readonly implicitTlsListeners = new Set<Listener>();
+
+  constructor(
+    private readonly load: (config: Readonly<Config>) => Promise<SecureContext>,
+    private readonly config: () => Readonly<Config>,
+  ) {}
+
+  /** Loads it once; every listener awaits this before it starts. */
+  ready(): Promise<SecureContext> {
+    this.loading ??= this.load(this.config()).then((context) => (this.context = context));
+    return this.loading;
+  }
+
+  /** What a connection accepted now gets. */
+  get current(): SecureContext {
+    if (!this.context) throw new Error('TLS certificate used before it was loaded');
+    return this.context;
+  }
+
+  /** An implicit-TLS listener, to be given a renewed certificate. */
+  serveOn(listener: Listener): void {
+    this.implicitTlsListeners.add(listener);
+  }
+
+  /** The certificate `config` names, loaded and checked but not yet used; null when TLS was never needed. */
+  async loadFor(config: Readonly<Config>): Promise<SecureContext | null> {
+    return this.loading ? this.load(config) : null;
+  }
+
+  use(context: SecureContext): void {
+    this.context = context;
+    this.loading = Promise.resolve(context);
+    for (const listener of this.implicitTlsListeners) listener.setSecureContext(context);
+  }
+}
+
 function makeRouter(config: Readonly<Config>, resolver: DnsResolver): Router {
   return new Router({ routes: config.delivery.routes, relayHost: config.delivery.relayHost, port: config.delivery.port, resolver });
 }
@@ -250,7 +296,7 @@ interface MdaShared {
   connections: ConnectionCounter;
   authLimiter: AuthFailureLimiter;
   popBeforeSmtp: PopBeforeSmtp;
-  tls: () => Promise<SecureContext>;
+  certificate: Certificate;
   running: RunningListeners;
   tallies: Map<ListenerName, ListenerTally>;
 }
@@ -279,7 +325,7 @@ function sessionService<S extends { start(): void; shutdown(): void }>(kind: Lis
   return {
     name: kind,
     async start() {
-      const context = await shared.tls();
+      const context = await shared.certificate.ready();
       listener = await Listener.start({
         name: kind,
         host: listen.host,
@@ -296,7 +342,7 @@ function sessionService<S extends { start(): void; shutdown(): void }>(kind: Lis
           return { ok: false, refuse: (socket) => void socket.end(refusal) };
         },
         onConnection(socket, info, release) {
-          const session = how.open(socket, info, context, logger, () => {
+          const session = how.open(socket, info, shared.certificate.current, logger, () => {
             sessions.delete(session);
             release();
           });
@@ -304,6 +350,7 @@ function sessionService<S extends { start(): void; shutdown(): void }>(kind: Lis
           session.start();
         },
       });
+      if (how.implicitTls) shared.certificate.serveOn(listener);
       shared.running.addresses[kind] = listener.address;
       Object.assign(tally, { listener, up: true });
       shared.deps.logger.info({ listener: kind, address: `${listener.address.host}:${listener.address.port}` }, 'listening');

@@ -69,10 +69,13 @@ export class Listener {
   private admitted = 0;
   private bound: { host: string; port: number };
   private stopping: Promise<void> | null = null;
+  /** Implicit TLS: the certificate new connections get (replaced on SIGHUP); null on a plaintext port. */
+  private secureContext: SecureContext | null;
   private onEmpty: (() => void) | null = null;
 
   private constructor(opts: ListenerOptions) {
     this.opts = opts;
+    this.secureContext = opts.implicitTls;
     this.clock = opts.clock ?? systemClock;
     this.bound = { host: opts.host, port: opts.port };
     // allowHalfOpen false: a client's FIN ends our side too; no session waits on a half-dead peer.
@@ -85,6 +88,11 @@ export class Listener {
     const listener = new Listener(opts);
     await listener.listen();
     return listener;
+  }
+
+  /** A renewed certificate (SIGHUP) for connections accepted from now on; open ones keep theirs. No-op on a plaintext port. */
+  setSecureContext(context: SecureContext): void {
+    if (this.secureContext !== null) this.secureContext = context;
   }
 
   get address(): { host: string; port: number } {
@@ -221,7 +229,7 @@ export class Listener {
     };
     slot.release = releaseOnce;
 
-    const tls = this.opts.implicitTls;
+    const tls = this.secureContext;
     if (tls === null) return this.handOver(raw, info, releaseOnce);
     // Admitted before the handshake, so connections stuck in a handshake count against the limits too.
     upgradeToTls(raw, tls, { timeoutMs: this.handshakeTimeoutMs, clock: this.clock, logger, connectionId: id }).then(
@@ -255,7 +263,7 @@ export class Listener {
         socket.destroy();
       }
     };
-    const tls = this.opts.implicitTls;
+    const tls = this.secureContext;
     if (tls === null) return send(raw);
     // On an implicit-TLS port the client only understands the refusal inside TLS.
     upgradeToTls(raw, tls, { timeoutMs: this.handshakeTimeoutMs, clock: this.clock, logger, connectionId: info.id }).then(send, (err) =>

@@ -2,11 +2,17 @@
  * SIGHUP reloads the config of a running `postline serve` (issue 6): a user
  * added inline can log in, a new alias is accepted at RCPT, open sessions
  * are not dropped; a broken config is refused and the old one stays; keys
- * that need a restart (listeners, dataDir) are named in the log.
+ * that need a restart (listeners, dataDir) are named in the log; a renewed
+ * certificate reaches new connections.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { silentLogger } from '../../src/core/log.js';
+import { loadTlsMaterial } from '../../src/net/tls.js';
 import { serve, within, workspace, type Served } from '../helpers/cli.js';
 import { ImapClient } from '../helpers/imap-client.js';
 import { RawSmtp } from '../helpers/smtp-client.js';
@@ -92,6 +98,85 @@ test('SIGHUP: a new inline user logs in, a new alias is accepted, open sessions 
     assert.equal(await rcpt(smtpPort, 'sales@example.org'), 250);
 
     ivanov.client.close();
+    served.child.kill('SIGTERM');
+    assert.equal(await within(served.exit, 15_000, 'exit after SIGTERM'), 0);
+  } finally {
+    served.child.kill('SIGKILL');
+    rmSync(ws.cwd, { recursive: true, force: true });
+  }
+});
+
+/** SHA-256 fingerprint of the certificate a TLS server presents on `port` (implicit TLS). */
+async function implicitTlsFingerprint(port: number): Promise<{ fingerprint: string; socket: TLSSocket }> {
+  const socket = tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('secureConnect', resolve);
+    socket.once('error', reject);
+  });
+  return { fingerprint: socket.getPeerCertificate().fingerprint256, socket };
+}
+
+/** The same after EHLO + STARTTLS on a plaintext SMTP port. */
+async function starttlsFingerprint(port: number): Promise<string> {
+  const smtp = await RawSmtp.connect(port);
+  try {
+    await smtp.reply();
+    await smtp.cmd('EHLO client.test');
+    assert.equal((await smtp.cmd('STARTTLS')).code, 220);
+    const secure = tlsConnect({ socket: smtp.socket, rejectUnauthorized: false });
+    await new Promise<void>((resolve, reject) => {
+      secure.once('secureConnect', resolve);
+      secure.once('error', reject);
+    });
+    const fingerprint = secure.getPeerCertificate().fingerprint256;
+    secure.destroy();
+    return fingerprint;
+  } finally {
+    smtp.close();
+  }
+}
+
+test('SIGHUP: a renewed certificate (same paths, new files) is served to new connections; open ones keep theirs', { timeout: 60_000 }, async () => {
+  // Two certificate pairs, made the way postline makes its self-signed one.
+  const pairs = await Promise.all(['a', 'b'].map(async (name) => {
+    const dir = mkdtempSync(join(tmpdir(), `postline-cert-${name}-`));
+    const material = await loadTlsMaterial({ tls: null, dataDir: dir, hostname: `${name}.example.org` }, silentLogger);
+    rmSync(dir, { recursive: true, force: true });
+    return material;
+  }));
+  const ws = workspace(`listen: { smtp: "127.0.0.1:0", smtps: "127.0.0.1:0" }\ntls: { cert: ./cert.pem, key: ./key.pem }\n`);
+  const install = (k: number): void => {
+    writeFileSync(join(ws.cwd, 'cert.pem'), pairs[k]!.cert);
+    writeFileSync(join(ws.cwd, 'key.pem'), pairs[k]!.key);
+  };
+  install(0);
+  const served = serve(ws);
+  try {
+    await served.waitForLog((l) => l.msg === 'postline ready', 15_000);
+    const smtps = portOf(served, 'smtps');
+    const smtp = portOf(served, 'smtp');
+    const before = await implicitTlsFingerprint(smtps);
+    assert.equal(await starttlsFingerprint(smtp), before.fingerprint);
+
+    install(1);
+    served.child.kill('SIGHUP');
+    await served.waitForLog((l) => l.msg === 'config reloaded', 10_000);
+    const after = await implicitTlsFingerprint(smtps);
+    assert.notEqual(after.fingerprint, before.fingerprint, 'smtps serves the renewed certificate');
+    assert.equal(await starttlsFingerprint(smtp), after.fingerprint, 'STARTTLS too');
+    after.socket.destroy();
+    // The connection made before the reload is still up, on its old certificate.
+    assert.ok(!before.socket.destroyed);
+    assert.equal(before.socket.getPeerCertificate().fingerprint256, before.fingerprint);
+    before.socket.destroy();
+
+    // An unusable certificate is refused as a whole: the reload fails and the served one stays.
+    writeFileSync(join(ws.cwd, 'cert.pem'), 'not a certificate');
+    served.child.kill('SIGHUP');
+    await served.waitForLog((l) => l.msg === 'config reload failed', 10_000);
+    const still = await implicitTlsFingerprint(smtps);
+    assert.equal(still.fingerprint, after.fingerprint);
+    still.socket.destroy();
     served.child.kill('SIGTERM');
     assert.equal(await within(served.exit, 15_000, 'exit after SIGTERM'), 0);
   } finally {
