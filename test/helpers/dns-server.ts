@@ -143,11 +143,15 @@ export async function startDnsServer(records: ZoneRecord[], options: DnsServerOp
     });
   }
 
-  const udp = dgram.createSocket('udp4');
-  udp.on('message', (msg, rinfo) => {
-    const out = reply(msg, 'udp');
-    if (out !== null) udp.send(out, rinfo.port, rinfo.address);
-  });
+  const udpSocket = (): dgram.Socket => {
+    const socket = dgram.createSocket('udp4');
+    socket.on('message', (msg, rinfo) => {
+      const out = reply(msg, 'udp');
+      if (out !== null) socket.send(out, rinfo.port, rinfo.address);
+    });
+    return socket;
+  };
+  let udp = udpSocket();
   const tcpSockets = new Set<net.Socket>();
   const tcp = net.createServer((socket) => {
     tcpSockets.add(socket);
@@ -187,7 +191,9 @@ export async function startDnsServer(records: ZoneRecord[], options: DnsServerOp
     });
     if (ok) break;
     if (attempt > 10) throw new Error('dns test server: no port free for both UDP and TCP');
+    // A closed dgram socket cannot be bound again: the next attempt gets a new one.
     await new Promise<void>((resolve) => udp.close(() => resolve()));
+    udp = udpSocket();
   }
 
   let httpServer: http.Server | null = null;
