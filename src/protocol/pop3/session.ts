@@ -690,6 +690,10 @@ export class Pop3Session {
     this.output = [];
     this.outputBytes = 0;
     if (out.length === 0 || this.closed || this.socket.writableEnded) return;
-    this.socket.write(out.length === 1 ? out[0]! : Buffer.concat(out));
+    if (out.length === 1) return void this.socket.write(out[0]!);
+    // One writev of the pieces instead of copying them into one buffer (a retrieve-all's whole 40 MB otherwise).
+    this.socket.cork();
+    for (const piece of out) this.socket.write(piece);
+    this.socket.uncork();
   }
 }
