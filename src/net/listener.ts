@@ -56,9 +56,17 @@ export interface ListenerOptions {
   proxyProtocol?: boolean;
   /** proxyProtocol: a connection without a complete header after this is closed. Default 5 s. */
   proxyHeaderTimeoutMs?: number;
+  /** proxyProtocol: connections still waiting for their header beyond this many are closed at once. Default 1,024. */
+  maxPendingProxyHeaders?: number;
 }
 
 const DEFAULT_REFUSAL_LINGER_MS = 10_000;
+/**
+ * A balancer opens connections as clients arrive and sends the header at
+ * once; a thousand waiting at the same moment is already an attack or a
+ * broken balancer. Each holds at most 4 KB and 5 s.
+ */
+const DEFAULT_MAX_PENDING_PROXY_HEADERS = 1024;
 
 export class Listener {
   private readonly server: net.Server;
@@ -69,6 +77,8 @@ export class Listener {
   private admitted = 0;
   private bound: { host: string; port: number };
   private stopping: Promise<void> | null = null;
+  /** proxyProtocol: accepted sockets whose PROXY header has not arrived yet. */
+  private pendingProxyHeaders = 0;
   /** Implicit TLS: the certificate new connections get (replaced on SIGHUP); null on a plaintext port. */
   private secureContext: SecureContext | null;
   private onEmpty: (() => void) | null = null;
@@ -175,31 +185,41 @@ export class Listener {
       logger.debug({ conn: id, listener: name, remote: info.remoteAddress, remotePort: info.remotePort }, 'connection');
       return this.admit(raw, info, slot);
     }
+    // Not yet admitted (admission needs the real client's address), so connection limits do not hold them:
+    // this cap does, or a flood of silent connections could take every file descriptor for 5 s at a time.
+    if (this.pendingProxyHeaders >= (this.opts.maxPendingProxyHeaders ?? DEFAULT_MAX_PENDING_PROXY_HEADERS)) {
+      logger.info({ conn: id, listener: name, peer: peerAddress, pending: this.pendingProxyHeaders }, 'too many connections waiting for a PROXY header, connection closed');
+      return void raw.destroy();
+    }
+    this.pendingProxyHeaders++;
     // Never rejects; on 'failed' the socket is already destroyed.
-    void readProxyHeader(raw, { timeoutMs: this.opts.proxyHeaderTimeoutMs ?? DEFAULT_PROXY_HEADER_TIMEOUT_MS, clock: this.clock }).then((result) => {
-      const where = { conn: id, listener: name, peer: peerAddress, peerPort };
-      switch (result.kind) {
-        case 'failed':
-          // A malformed header is a misconfigured balancer or someone bypassing it: worth the operator's eye. Timeouts and hang-ups are noise.
-          if (result.reason === 'malformed') logger.info({ ...where, problem: result.problem }, 'PROXY header rejected, connection closed');
-          else logger.debug({ ...where, reason: result.reason, problem: result.problem }, 'no PROXY header, connection closed');
-          return;
-        case 'local':
-          logger.debug({ ...where, remote: peerAddress, remotePort: peerPort, proxy: `v${result.header.version} ${result.header.command}` }, 'connection');
-          break;
-        case 'proxied':
-          info.remoteAddress = result.remoteAddress;
-          info.remotePort = result.remotePort;
-          logger.debug({ ...where, remote: info.remoteAddress, remotePort: info.remotePort, proxy: `v${result.header.version}` }, 'connection');
-          break;
-      }
-      // stop() may have begun while we waited for the header.
-      if (this.stopping || raw.destroyed) return void raw.destroy();
-      this.admit(raw, info, slot);
-    }).catch((err: unknown) => {
-      logger.error({ err, conn: id, listener: name }, 'connection setup failed');
-      raw.destroy();
-    });
+    void readProxyHeader(raw, { timeoutMs: this.opts.proxyHeaderTimeoutMs ?? DEFAULT_PROXY_HEADER_TIMEOUT_MS, clock: this.clock })
+      .finally(() => this.pendingProxyHeaders--)
+      .then((result) => {
+        const where = { conn: id, listener: name, peer: peerAddress, peerPort };
+        switch (result.kind) {
+          case 'failed':
+            // A malformed header is a misconfigured balancer or someone bypassing it: worth the operator's eye. Timeouts and hang-ups are noise.
+            if (result.reason === 'malformed') logger.info({ ...where, problem: result.problem }, 'PROXY header rejected, connection closed');
+            else logger.debug({ ...where, reason: result.reason, problem: result.problem }, 'no PROXY header, connection closed');
+            return;
+          case 'local':
+            logger.debug({ ...where, remote: peerAddress, remotePort: peerPort, proxy: `v${result.header.version} ${result.header.command}` }, 'connection');
+            break;
+          case 'proxied':
+            info.remoteAddress = result.remoteAddress;
+            info.remotePort = result.remotePort;
+            logger.debug({ ...where, remote: info.remoteAddress, remotePort: info.remotePort, proxy: `v${result.header.version}` }, 'connection');
+            break;
+        }
+        // stop() may have begun while we waited for the header.
+        if (this.stopping || raw.destroyed) return void raw.destroy();
+        this.admit(raw, info, slot);
+      })
+      .catch((err: unknown) => {
+        logger.error({ err, conn: id, listener: name }, 'connection setup failed');
+        raw.destroy();
+      });
   }
 
   private admit(raw: net.Socket, info: ConnectionInfo, slot: { release: (() => void) | null }): void {

@@ -325,6 +325,26 @@ test('listener: a silent client is cut at the header timeout, one that hangs up 
   }
 });
 
+test('listener: beyond maxPendingProxyHeaders, a connection still waiting for its header is closed at once; the waiting ones are served', async () => {
+  const srv = await startEcho({ maxPendingProxyHeaders: 3 });
+  try {
+    const waiting = await Promise.all([0, 1, 2].map(() => connect(srv.listener.address.port)));
+    await new Promise((r) => setTimeout(r, 50)); // all three accepted and waiting
+    const extra = await connect(srv.listener.address.port);
+    await withTimeout(extra.inbox.closed, 3000, 'the fourth closed');
+    assert.equal(extra.inbox.text, '');
+    // The three waiting ones still get through, and once they have, there is room again.
+    waiting.forEach((w, k) => w.socket.write(v1(`192.0.2.${60 + k}`, 6000)));
+    for (const [k, w] of waiting.entries()) await w.inbox.until(`220 hello 192.0.2.${60 + k}\r\n`);
+    const later = await connect(srv.listener.address.port);
+    later.socket.write(v2('192.0.2.70'));
+    await later.inbox.until('220 hello 192.0.2.70\r\n');
+    for (const c of [...waiting, later]) c.socket.destroy();
+  } finally {
+    await srv.listener.stop({ graceMs: 0 });
+  }
+});
+
 test('listener: a v2 header announcing UDP is refused', async () => {
   const srv = await startEcho();
   try {
