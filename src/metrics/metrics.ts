@@ -121,6 +121,28 @@ export function createMetrics(sources: MetricsSources): ServerMetrics {
     if (labels) counter.inc(labels, value);
     else counter.inc(value);
   };
+  // The unlabelled ones, most of them: one value read at scrape time.
+  const gauge = (name: string, help: string, read: () => number): void => {
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.set(read());
+      },
+    });
+  };
+  const counter = (name: string, help: string, read: () => number): void => {
+    new Counter({
+      name,
+      help,
+      registers,
+      collect() {
+        this.reset();
+        setCounter(this, read());
+      },
+    });
+  };
 
   // ---------------------------------------------------------------- connections
   new Gauge({
@@ -178,17 +200,7 @@ export function createMetrics(sources: MetricsSources): ServerMetrics {
       setCounter(this, c.mixed, { kind: 'mixed' });
     },
   });
-  const outcome = (name: string, help: string, pick: (o: OutcomeCounts) => number): void => {
-    new Counter({
-      name: `${P}${name}`,
-      help,
-      registers,
-      collect() {
-        this.reset();
-        setCounter(this, pick(sources.outcomes()));
-      },
-    });
-  };
+  const outcome = (name: string, help: string, pick: (o: OutcomeCounts) => number): void => counter(`${P}${name}`, help, () => pick(sources.outcomes()));
   outcome('recipients_delivered_total', 'Queued recipients delivered to the next hop (remote 250 or webhook 2xx).', (o) => o.delivered);
   outcome('recipients_deferred_total', 'Delivery attempts that ended temporarily for a recipient (will be retried).', (o) => o.deferred);
   outcome('recipients_bounced_total', 'Queued recipients given up on (permanent failure or maxQueueLifetime); a DSN went to the sender.', (o) => o.bounced);
@@ -226,14 +238,7 @@ export function createMetrics(sources: MetricsSources): ServerMetrics {
     snapshot = { at: sources.now(), messages, byDomain: capped };
     return snapshot;
   };
-  new Gauge({
-    name: `${P}queue_messages`,
-    help: 'Messages in the outbound queue with recipients still pending.',
-    registers,
-    collect() {
-      this.set(queueSnapshot().messages);
-    },
-  });
+  gauge(`${P}queue_messages`, 'Messages in the outbound queue with recipients still pending.', () => queueSnapshot().messages);
   new Gauge({
     name: `${P}queue_depth`,
     help: 'Queued messages with a pending recipient at the destination domain (the largest domains; the rest summed as "other").',
@@ -257,45 +262,13 @@ export function createMetrics(sources: MetricsSources): ServerMetrics {
   });
 
   // ---------------------------------------------------------------- store
-  const store = (name: string, help: string, pick: (s: StoreCounts) => number): void => {
-    new Gauge({
-      name: `${P}${name}`,
-      help,
-      registers,
-      collect() {
-        this.set(pick(sources.store()));
-      },
-    });
-  };
+  const store = (name: string, help: string, pick: (s: StoreCounts) => number): void => gauge(`${P}${name}`, help, () => pick(sources.store()));
   store('store_bytes', 'Bytes in the log segments on disk.', (s) => s.logBytes);
   store('store_segments', 'Log segment files.', (s) => s.segments);
   store('store_messages', 'Messages in all mailboxes.', (s) => s.messages);
-  new Gauge({
-    name: `${P}store_writable`,
-    help: 'Whether the store takes writes (0 after a failed write or fsync, until restart).',
-    registers,
-    collect() {
-      this.set(sources.storeWriteFailure() === null ? 1 : 0);
-    },
-  });
-  new Counter({
-    name: `${P}store_appends_total`,
-    help: 'Records appended to the log.',
-    registers,
-    collect() {
-      this.reset();
-      setCounter(this, sources.store().appends);
-    },
-  });
-  new Counter({
-    name: `${P}store_fsyncs_total`,
-    help: 'fdatasync calls on the log (group commit: one per batch of records).',
-    registers,
-    collect() {
-      this.reset();
-      setCounter(this, sources.store().fsyncs);
-    },
-  });
+  gauge(`${P}store_writable`, 'Whether the store takes writes (0 after a failed write or fsync, until restart).', () => (sources.storeWriteFailure() === null ? 1 : 0));
+  counter(`${P}store_appends_total`, 'Records appended to the log.', () => sources.store().appends);
+  counter(`${P}store_fsyncs_total`, 'fdatasync calls on the log (group commit: one per batch of records).', () => sources.store().fsyncs);
   const fsyncRecords = new Histogram({
     name: `${P}store_fsync_batch_records`,
     help: 'Records acknowledged by one fsync (group commit batch size).',
@@ -316,30 +289,9 @@ export function createMetrics(sources: MetricsSources): ServerMetrics {
   // ---------------------------------------------------------------- worker pool
   const poolSource = sources.pool;
   if (poolSource) {
-    new Gauge({
-      name: `${P}worker_pool_threads`,
-      help: 'Worker threads in the pool.',
-      registers,
-      collect() {
-        this.set(poolSource().threads);
-      },
-    });
-    new Gauge({
-      name: `${P}worker_pool_utilization`,
-      help: 'Share of the pool capacity spent running tasks since start (0-1, piscina utilization).',
-      registers,
-      collect() {
-        this.set(poolSource().utilization);
-      },
-    });
-    new Gauge({
-      name: `${P}worker_pool_queue_size`,
-      help: 'Tasks waiting for a free worker now.',
-      registers,
-      collect() {
-        this.set(poolSource().queueSize);
-      },
-    });
+    gauge(`${P}worker_pool_threads`, 'Worker threads in the pool.', () => poolSource().threads);
+    gauge(`${P}worker_pool_utilization`, 'Share of the pool capacity spent running tasks since start (0-1, piscina utilization).', () => poolSource().utilization);
+    gauge(`${P}worker_pool_queue_size`, 'Tasks waiting for a free worker now.', () => poolSource().queueSize);
     new Gauge({
       name: `${P}worker_pool_wait_seconds`,
       help: 'Time tasks waited for a worker since start (piscina waitTime summary; quantile="1" is the maximum).',
@@ -360,78 +312,29 @@ export function createMetrics(sources: MetricsSources): ServerMetrics {
   // ---------------------------------------------------------------- DNS cache
   const dnsSource = sources.dns;
   if (dnsSource) {
-    const dnsCounter = (name: string, help: string, pick: (d: DnsCounts) => number): void => {
-      new Counter({
-        name: `${P}${name}`,
-        help,
-        registers,
-        collect() {
-          this.reset();
-          setCounter(this, pick(dnsSource()));
-        },
-      });
-    };
+    const dnsCounter = (name: string, help: string, pick: (d: DnsCounts) => number): void => counter(`${P}${name}`, help, () => pick(dnsSource()));
     dnsCounter('dns_cache_hits_total', 'DNS lookups answered from the cache.', (d) => d.hits);
     dnsCounter('dns_cache_misses_total', 'DNS lookups not in the cache (each started or joined an upstream query).', (d) => d.misses);
     dnsCounter('dns_queries_total', 'Upstream DNS queries sent.', (d) => d.queries);
-    new Gauge({
-      name: `${P}dns_cache_hit_ratio`,
-      help: 'hits / (hits + misses) since start (0 before the first lookup).',
-      registers,
-      collect() {
-        const d = dnsSource();
-        this.set(d.hits + d.misses === 0 ? 0 : d.hits / (d.hits + d.misses));
-      },
+    gauge(`${P}dns_cache_hit_ratio`, 'hits / (hits + misses) since start (0 before the first lookup).', () => {
+      const d = dnsSource();
+      return d.hits + d.misses === 0 ? 0 : d.hits / (d.hits + d.misses);
     });
-    new Gauge({
-      name: `${P}dns_cache_entries`,
-      help: 'Answers held in the DNS cache.',
-      registers,
-      collect() {
-        this.set(dnsSource().entries);
-      },
-    });
+    gauge(`${P}dns_cache_entries`, 'Answers held in the DNS cache.', () => dnsSource().entries);
   }
 
   // ---------------------------------------------------------------- process
   // The conventional client-library names (no postline_ prefix), so stock
   // dashboards work. prom-client's collectDefaultMetrics is not used: it
   // installs a GC observer per registry that is never removed.
-  new Gauge({
-    name: 'process_resident_memory_bytes',
-    help: 'Resident memory size in bytes.',
-    registers,
-    collect() {
-      this.set(process.memoryUsage().rss);
-    },
-  });
-  new Gauge({
-    name: 'nodejs_heap_size_used_bytes',
-    help: 'JavaScript heap in use, in bytes.',
-    registers,
-    collect() {
-      this.set(process.memoryUsage().heapUsed);
-    },
-  });
-  new Counter({
-    name: 'process_cpu_seconds_total',
-    help: 'User and system CPU time spent, in seconds.',
-    registers,
-    collect() {
-      this.reset();
-      const cpu = process.cpuUsage();
-      setCounter(this, (cpu.user + cpu.system) / 1e6);
-    },
+  gauge('process_resident_memory_bytes', 'Resident memory size in bytes.', () => process.memoryUsage().rss);
+  gauge('nodejs_heap_size_used_bytes', 'JavaScript heap in use, in bytes.', () => process.memoryUsage().heapUsed);
+  counter('process_cpu_seconds_total', 'User and system CPU time spent, in seconds.', () => {
+    const cpu = process.cpuUsage();
+    return (cpu.user + cpu.system) / 1e6;
   });
   const startTime = Math.round(Date.now() / 1000 - process.uptime());
-  new Gauge({
-    name: 'process_start_time_seconds',
-    help: 'Start time of the process since the Unix epoch, in seconds.',
-    registers,
-    collect() {
-      this.set(startTime);
-    },
-  });
+  gauge('process_start_time_seconds', 'Start time of the process since the Unix epoch, in seconds.', () => startTime);
 
   return {
     contentType: registry.contentType,
