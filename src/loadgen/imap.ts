@@ -14,7 +14,7 @@
  * wrong answer is not a result.
  */
 import { connect, type Socket } from 'node:net';
-import { DEFAULT_TIMEOUT_MS, errorKey, LoadError, percentile, PROGRESS_INTERVAL_MS, StallCheck, Tally, Ticker, UnreachableError, type LoadResult, type ProgressListener } from './stats.js';
+import { DEFAULT_TIMEOUT_MS, errorKey, LoadError, percentile, runSessions, Tally, UnreachableError, type LoadResult, type ProgressListener } from './stats.js';
 
 export interface ImapTarget {
   host: string;
@@ -449,7 +449,6 @@ export async function runImapLoad(o: ImapLoadOptions): Promise<LoadResult> {
   const target = o.host.includes(':') ? `[${o.host}]:${o.port}` : `${o.host}:${o.port}`;
   const tally = new Tally(o.messages ?? 1024);
   const conns: (ImapConnection | null)[] = Array.from({ length: o.sessions }, () => null);
-  const stalls = conns.map(() => new StallCheck());
   let total = o.messages ?? 0;
   let claimed = 0;
   let everConnected = false;
@@ -505,28 +504,14 @@ export async function runImapLoad(o: ImapLoadOptions): Promise<LoadResult> {
     }
   };
 
-  const started = performance.now();
-  const progress = (): void => {
+  const progress = (elapsedMs: number): void => {
     let running = 0;
     for (const c of conns) if (c !== null) running += c.runningFetches;
     const done = tally.ok + tally.failed + running;
-    o.onProgress?.({ done, ok: tally.ok + running, failed: tally.failed, total: Math.max(total, done), elapsedMs: performance.now() - started });
+    o.onProgress?.({ done, ok: tally.ok + running, failed: tally.failed, total: Math.max(total, done), elapsedMs });
   };
-  const interval = o.onProgress ? PROGRESS_INTERVAL_MS : 1000;
-  const ticker = new Ticker(interval, (n) => {
-    progress();
-    if ((n * interval) % 1000 !== 0) return;
-    conns.forEach((c, i) => {
-      if (c !== null && stalls[i]!.check(c.activity, c.busy, 1000, timeoutMs)) c.destroy(new LoadError('timeout', `no response within ${timeoutMs / 1000} s`));
-    });
-  });
-  try {
-    await Promise.all(conns.map((_, i) => session(i)));
-  } finally {
-    ticker.stop();
-  }
-  const seconds = (performance.now() - started) / 1000;
+  const seconds = await runSessions({ conns, session, progress, reportProgress: o.onProgress !== undefined, timeoutMs });
   if (unreachable !== null && tally.ok === 0 && tally.failed === 0) throw unreachable;
-  progress();
+  progress(seconds * 1000);
   return tally.result(seconds);
 }

@@ -11,7 +11,7 @@
  * the terminating ".CRLF" excluded.
  */
 import { connect, type Socket } from 'node:net';
-import { DEFAULT_TIMEOUT_MS, errorKey, LoadError, PROGRESS_INTERVAL_MS, StallCheck, Tally, Ticker, UnreachableError, type LoadResult, type ProgressListener } from './stats.js';
+import { DEFAULT_TIMEOUT_MS, errorKey, LoadError, runSessions, Tally, UnreachableError, type LoadResult, type ProgressListener } from './stats.js';
 
 export interface Pop3Target {
   host: string;
@@ -336,7 +336,6 @@ export async function runPop3Load(o: Pop3LoadOptions): Promise<LoadResult> {
   const target = o.host.includes(':') ? `[${o.host}]:${o.port}` : `${o.host}:${o.port}`;
   const tally = new Tally(1024);
   const conns: (Pop3Connection | null)[] = Array.from({ length: o.sessions }, () => null);
-  const stalls = conns.map(() => new StallCheck());
   let total = 0;
   let everConnected = false;
   let unreachable: UnreachableError | null = null;
@@ -377,26 +376,12 @@ export async function runPop3Load(o: Pop3LoadOptions): Promise<LoadResult> {
     }
   };
 
-  const started = performance.now();
-  const progress = (): void => {
+  const progress = (elapsedMs: number): void => {
     const done = tally.ok + tally.failed;
-    o.onProgress?.({ done, ok: tally.ok, failed: tally.failed, total: Math.max(total, done), elapsedMs: performance.now() - started });
+    o.onProgress?.({ done, ok: tally.ok, failed: tally.failed, total: Math.max(total, done), elapsedMs });
   };
-  const interval = o.onProgress ? PROGRESS_INTERVAL_MS : 1000;
-  const ticker = new Ticker(interval, (n) => {
-    progress();
-    if ((n * interval) % 1000 !== 0) return;
-    conns.forEach((c, i) => {
-      if (c !== null && stalls[i]!.check(c.activity, c.busy, 1000, timeoutMs)) c.destroy(new LoadError('timeout', `no reply within ${timeoutMs / 1000} s`));
-    });
-  });
-  try {
-    await Promise.all(conns.map((_, i) => session(i)));
-  } finally {
-    ticker.stop();
-  }
-  const seconds = (performance.now() - started) / 1000;
+  const seconds = await runSessions({ conns, session, progress, reportProgress: o.onProgress !== undefined, timeoutMs });
   if (unreachable !== null && tally.ok === 0 && tally.failed === 0) throw unreachable;
-  progress();
+  progress(seconds * 1000);
   return tally.result(seconds);
 }

@@ -206,3 +206,41 @@ export class StallCheck {
     return this.stalledMs >= timeoutMs;
   }
 }
+
+/** What runSessions needs of a connection: its activity counter, whether it waits for the server, and a way to drop it. */
+export interface WatchedConnection {
+  readonly activity: number;
+  readonly busy: boolean;
+  destroy(err?: Error): void;
+}
+
+/**
+ * Runs every session (`session(i)` for each slot of `conns`) with one
+ * ticker: progress every PROGRESS_INTERVAL_MS when someone listens, and once
+ * a second a stall check that drops a connection silent for timeoutMs.
+ * Returns the elapsed seconds; the final progress report is the caller's.
+ */
+export async function runSessions(o: {
+  conns: readonly (WatchedConnection | null)[];
+  session: (i: number) => Promise<void>;
+  progress: (elapsedMs: number) => void;
+  reportProgress: boolean;
+  timeoutMs: number;
+}): Promise<number> {
+  const stalls = o.conns.map(() => new StallCheck());
+  const started = performance.now();
+  const interval = o.reportProgress ? PROGRESS_INTERVAL_MS : 1000;
+  const ticker = new Ticker(interval, (n) => {
+    o.progress(performance.now() - started);
+    if ((n * interval) % 1000 !== 0) return;
+    o.conns.forEach((c, i) => {
+      if (c !== null && stalls[i]!.check(c.activity, c.busy, 1000, o.timeoutMs)) c.destroy(new LoadError('timeout', `no reply within ${o.timeoutMs / 1000} s`));
+    });
+  });
+  try {
+    await Promise.all(o.conns.map((_, i) => o.session(i)));
+  } finally {
+    ticker.stop();
+  }
+  return (performance.now() - started) / 1000;
+}
