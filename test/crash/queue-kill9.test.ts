@@ -5,46 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { tempDir } from '../helpers/tmp.js';
+import { startServeChild } from '../helpers/serve-child.js';
 import { RawSmtp } from '../helpers/smtp-client.js';
 import { ScriptedSmtpServer } from '../helpers/scripted-smtp-server.js';
-
-const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-
-function startServer(config: string): Promise<{ port: number; logs: string[]; kill(): Promise<void>; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [cli, 'serve', '--config', config], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (d: string) => {
-      buf += d;
-      const m = /"listener":"smtp","address":"[^"]*:(\d+)"/.exec(buf);
-      if (m) {
-        child.stdout.removeAllListeners('data');
-        const logs = buf.split('\n');
-        child.stdout.on('data', (more: string) => logs.push(...more.split('\n')));
-        resolve({
-          port: Number(m[1]),
-          logs,
-          kill: () => {
-            child.kill('SIGKILL');
-            return exited;
-          },
-          stop: () => {
-            child.kill('SIGTERM');
-            return exited;
-          },
-        });
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`server exited early (${code})`)));
-  });
-}
 
 async function until(check: () => boolean, what: string, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;
@@ -71,7 +37,7 @@ test('kill -9 in the middle of outbound delivery: after restart every queued mes
       `delivery: { routes: { remote.example: "127.0.0.1:${sink.port}" }, retry: [1s] }\nstore: { fsync: batch }\nworkers: { threads: 1 }\n`,
   );
   try {
-    let server = await startServer(config);
+    let server = await startServeChild(config);
     const acknowledged: string[] = [];
     const c = await RawSmtp.connect(server.port);
     await c.reply();
@@ -91,11 +57,11 @@ test('kill -9 in the middle of outbound delivery: after restart every queued mes
     const finishedBefore = new Set(sink.transactions.filter((t) => t.completed).map((t) => subjectOf(t.data)));
     // A delivery is finished for us once its outcome is recorded ("delivered" is logged after that record's fsync).
     await until(() => server.logs.filter((l) => l.includes('"msg":"delivered"')).length >= finishedBefore.size, 'outcomes recorded');
-    await server.kill();
+    await server.signal('SIGKILL');
 
     slow = false;
     const seenBefore = sink.transactions.length;
-    server = await startServer(config);
+    server = await startServeChild(config);
     try {
       await until(() => {
         const arrived = new Set(sink.transactions.filter((t) => t.completed).map((t) => subjectOf(t.data)));
@@ -104,7 +70,7 @@ test('kill -9 in the middle of outbound delivery: after restart every queued mes
       const resent = sink.transactions.slice(seenBefore).filter((t) => t.completed && finishedBefore.has(subjectOf(t.data)));
       assert.deepEqual(resent.map((t) => subjectOf(t.data)), [], 'messages finished before the kill were sent again');
     } finally {
-      await server.stop();
+      await server.signal('SIGTERM');
     }
   } finally {
     await sink.close();

@@ -5,47 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { tempDir } from '../helpers/tmp.js';
+import { startServeChild } from '../helpers/serve-child.js';
 import { openTestStore } from '../helpers/store.js';
 import { RawSmtp } from '../helpers/smtp-client.js';
-
-const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-
-interface RunningServer {
-  port: number;
-  /** Sends the signal; resolves with the exit code once the process is gone. */
-  signal(sig: NodeJS.Signals): Promise<number | null>;
-}
-
-function startServer(dataDir: string, config: string): Promise<RunningServer> {
-  const child = spawn(process.execPath, [cli, 'serve', '--config', config], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (d: string) => {
-      buf += d;
-      const m = /"listener":"smtp","address":"[^"]*:(\d+)"/.exec(buf);
-      if (m) {
-        child.stdout.removeAllListeners('data');
-        child.stdout.resume();
-        child.removeAllListeners('exit');
-        resolve({
-          port: Number(m[1]),
-          signal: (sig) =>
-            new Promise((done) => {
-              child.once('exit', (code) => done(code));
-              child.kill(sig);
-            }),
-        });
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`server exited early (${code}) in ${dataDir}`)));
-  });
-}
 
 /**
  * Rounds of: start the server, 16 senders in a loop, the signal after a
@@ -64,7 +29,7 @@ async function loadAndStop(sig: NodeJS.Signals, rounds: number): Promise<{ exitC
   const stopMs: number[] = [];
   try {
     for (let round = 0; round < rounds; round++) {
-      const server = await startServer(dir.path, config);
+      const server = await startServeChild(config);
       let stop = false;
       const sender = async (w: number): Promise<void> => {
         let c: RawSmtp | null = null;
