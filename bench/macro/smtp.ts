@@ -5,6 +5,11 @@
  * Postfix is installed (installed here when missing and we are root). Also
  * memory per idle connection at 10,000 connections.
  *
+ * Beside them, the same loads against bench/lib/fsync-sink.ts: a Node SMTP
+ * sink that does nothing but fdatasync each group of messages before its
+ * 250s — the ceiling for any durable server on this runtime and disk, so the
+ * table separates what postline costs from what Node plus fsync cost.
+ *
  * Then the load generators themselves, against the same smtp-sink:
  * `postline bench smtp` (the compiled CLI as a child process, --json) and
  * smtp-source, same messages, size and sessions, alternating, 3 rounds (1
@@ -22,6 +27,7 @@ import { runSmtpLoad, type SmtpLoadResult } from '../../src/loadgen/smtp.js';
 import { formatTable, type BenchContext } from '../lib/runner.js';
 
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const fsyncSinkScript = fileURLToPath(new URL('../lib/fsync-sink.js', import.meta.url));
 const SMTP_SINK = '/usr/sbin/smtp-sink';
 const SMTP_SOURCE = '/usr/sbin/smtp-source';
 
@@ -111,6 +117,21 @@ async function startSmtpSink(): Promise<Server | null> {
     console.log('smtp-sink did not start; no side-by-side figures');
     return null;
   }
+  return { port, pid: child.pid!, stop: () => stopChild(child) };
+}
+
+/** The do-nothing Node sink that fsyncs before 250 (bench/lib/fsync-sink.ts): postline's ceiling on this machine. */
+async function startFsyncSink(dir: string): Promise<Server> {
+  const child = spawn(process.execPath, [fsyncSinkScript, join(dir, 'fsync-sink.dat')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('fsync-sink did not start within 10 s')), 10_000);
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.once('data', (d: string) => {
+      clearTimeout(timer);
+      resolve(Number(d.trim()));
+    });
+    child.once('exit', (code) => reject(new Error(`fsync-sink exited with ${code}`)));
+  });
   return { port, pid: child.pid!, stop: () => stopChild(child) };
 }
 
@@ -251,6 +272,7 @@ export async function run(ctx: BenchContext): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'postline-bench-smtp-'));
   const postline = await startPostline(dir);
   const sink = await startSmtpSink();
+  const floor = await startFsyncSink(dir);
   try {
     for (const load of loads) {
       console.log(`  ${load.name}…`);
@@ -260,15 +282,21 @@ export async function run(ctx: BenchContext): Promise<void> {
       ctx.recordResult(`smtp/postline ${load.name} msg/s`, Math.round(ours.rate), 'msg/s');
       ctx.recordResult(`smtp/postline ${load.name} p99`, +ours.p99Ms.toFixed(2), 'ms', false);
       const row: Record<string, string | number> = { load: load.name, 'postline msg/s': Math.round(ours.rate), 'p50/p99 ms': `${ours.p50Ms.toFixed(1)}/${ours.p99Ms.toFixed(1)}` };
+      const floorRun = await runSmtpLoad({ ...common, port: floor.port });
+      ctx.recordResult(`smtp/node fsync floor ${load.name} msg/s`, Math.round(floorRun.rate), 'msg/s');
+      row['node+fsync floor msg/s'] = Math.round(floorRun.rate);
       if (sink) {
         const theirs = await runSmtpLoad({ ...common, port: sink.port });
         ctx.recordResult(`smtp/smtp-sink ${load.name} msg/s`, Math.round(theirs.rate), 'msg/s');
         row['smtp-sink msg/s'] = Math.round(theirs.rate);
         row['postline ÷ sink'] = (ours.rate / theirs.rate).toFixed(2);
+        row['floor ÷ sink'] = (floorRun.rate / theirs.rate).toFixed(2);
         const src = smtpSource(postline.port, Math.min(load.messages, 10_000), load.sessions, load.body.length, load.reuse);
         if (src) {
           row['smtp-source→postline'] = Math.round(src);
           ctx.recordResult(`smtp/smtp-source→postline ${load.name} msg/s`, Math.round(src), 'msg/s');
+          const srcFloor = smtpSource(floor.port, Math.min(load.messages, 10_000), load.sessions, load.body.length, load.reuse);
+          if (srcFloor) row['smtp-source→floor'] = Math.round(srcFloor);
         }
       } else {
         row['smtp-sink msg/s'] = 'not installed';
@@ -312,6 +340,7 @@ export async function run(ctx: BenchContext): Promise<void> {
   } finally {
     await postline.stop();
     await sink?.stop();
+    await floor.stop();
     rmSync(dir, { recursive: true, force: true });
   }
   console.log(formatTable(rows));
