@@ -13,12 +13,12 @@
  * balancer. Without `proxyProtocol` that step does not exist: the code path
  * is the same synchronous one as before.
  */
-import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { SecureContext } from 'node:tls';
 import { systemClock, type Clock } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
+import { newId } from '../core/ids.js';
 import { DEFAULT_PROXY_HEADER_TIMEOUT_MS, plainAddress, readProxyHeader } from './proxy.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, upgradeToTls } from './starttls.js';
 
@@ -148,7 +148,7 @@ export class Listener {
   }
 
   private accept(raw: net.Socket): void {
-    const id = randomBytes(6).toString('base64url');
+    const id = newId();
     const { logger, name } = this.opts;
     // Attached before anything else: ECONNRESET/EPIPE on any socket must never become an uncaught exception.
     raw.on('error', (err) => logger.debug({ err, conn: id, listener: name }, 'socket error'));

@@ -8,7 +8,7 @@
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
-import { randomBytes } from 'node:crypto';
+import { newId } from '../../core/ids.js';
 import type { Clock } from '../../core/clock.js';
 import type { Logger } from '../../core/log.js';
 import { isPostlineError } from '../../core/errors.js';
@@ -671,9 +671,3 @@ function encodeReply(reply: Reply): Buffer {
   return encodedStatic.get(reply) ?? formatReply(reply.code, reply.enhanced, reply.lines);
 }
 
-/** Transaction ids: a random per-process prefix and a counter (randomBytes per message was a visible cost). */
-const ID_PREFIX = randomBytes(6).toString('base64url');
-let idCounter = 0;
-function newId(): string {
-  return `${ID_PREFIX}${(idCounter++).toString(36).padStart(6, '0')}`;
-}
