@@ -12,8 +12,11 @@
  * body; CRLF line endings only; lines mostly under 78 columns and never near
  * the 998 limit (the longest are Received hops and tracking URLs). The same
  * seed always gives the same bytes, on Node and on Bun: only the seeded PRNG
- * below is used, never Math.random or the clock.
+ * (mulberry32, shared with src/loadgen) is used, never Math.random or the clock.
  */
+import { mulberry32 } from '../src/loadgen/message.js';
+
+export { mulberry32 };
 
 /** A PRNG returning floats in [0, 1). */
 export type Rng = () => number;
@@ -37,18 +40,6 @@ export interface CorpusOptions {
   mix?: Mix;
   /** Target bytes for every message, or a list to pick from per message; absent = natural sizes. */
   size?: number | readonly number[];
-}
-
-/** mulberry32: tiny, fast, good enough statistically, and identical on every engine. */
-export function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function generateCorpus(opts: CorpusOptions): Buffer[] {

@@ -14,7 +14,7 @@
  * wrong answer is not a result.
  */
 import { connect, type Socket } from 'node:net';
-import { DEFAULT_TIMEOUT_MS, errorKey, LoadError, percentile, runSessions, Tally, UnreachableError, type LoadResult, type ProgressListener } from './stats.js';
+import { Connector, DEFAULT_TIMEOUT_MS, errorKey, LoadError, percentile, runSessions, Tally, type LoadResult, type ProgressListener } from './stats.js';
 
 export interface ImapTarget {
   host: string;
@@ -446,25 +446,15 @@ export async function runImapLoad(o: ImapLoadOptions): Promise<LoadResult> {
   const rounds = o.rounds ?? 1;
   const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const mailbox = o.mailbox ?? 'INBOX';
-  const target = o.host.includes(':') ? `[${o.host}]:${o.port}` : `${o.host}:${o.port}`;
   const tally = new Tally(o.messages ?? 1024);
+  const connector = new Connector(o.host, o.port, tally);
   const conns: (ImapConnection | null)[] = Array.from({ length: o.sessions }, () => null);
   let total = o.messages ?? 0;
   let claimed = 0;
-  let everConnected = false;
-  let unreachable: UnreachableError | null = null;
 
   const session = async (i: number): Promise<void> => {
-    let conn: ImapConnection;
-    try {
-      conn = await ImapConnection.open(o.host, o.port, timeoutMs);
-      everConnected = true;
-    } catch (err) {
-      const socketLevel = !(err instanceof LoadError) || err.key === 'timeout';
-      if (!everConnected && socketLevel) unreachable ??= new UnreachableError(target, errorKey(err));
-      else tally.fail(errorKey(err), (err as Error).message);
-      return;
-    }
+    const conn = await connector.open(() => ImapConnection.open(o.host, o.port, timeoutMs));
+    if (conn === null) return;
     conns[i] = conn;
     try {
       await conn.login(o.user, o.password);
@@ -483,7 +473,7 @@ export async function runImapLoad(o: ImapLoadOptions): Promise<LoadResult> {
         }
       } else {
         if (exists === 0) throw new LoadError('empty', `${mailbox} is empty: nothing to fetch`);
-        while (claimed < o.messages && unreachable === null) {
+        while (claimed < o.messages && connector.unreachable === null) {
           const seq = (claimed++ % exists) + 1;
           const s = await conn.command(`FETCH ${seq} (BODY.PEEK[])`);
           if (s.status !== 'OK' || s.fetches === 0) {
@@ -511,7 +501,7 @@ export async function runImapLoad(o: ImapLoadOptions): Promise<LoadResult> {
     o.onProgress?.({ done, ok: tally.ok + running, failed: tally.failed, total: Math.max(total, done), elapsedMs });
   };
   const seconds = await runSessions({ conns, session, progress, reportProgress: o.onProgress !== undefined, timeoutMs });
-  if (unreachable !== null && tally.ok === 0 && tally.failed === 0) throw unreachable;
+  connector.throwIfUnreachable();
   progress(seconds * 1000);
   return tally.result(seconds);
 }

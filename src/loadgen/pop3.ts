@@ -11,7 +11,7 @@
  * the terminating ".CRLF" excluded.
  */
 import { connect, type Socket } from 'node:net';
-import { DEFAULT_TIMEOUT_MS, errorKey, LoadError, runSessions, Tally, UnreachableError, type LoadResult, type ProgressListener } from './stats.js';
+import { Connector, DEFAULT_TIMEOUT_MS, errorKey, LoadError, runSessions, Tally, type LoadResult, type ProgressListener } from './stats.js';
 
 export interface Pop3Target {
   host: string;
@@ -333,25 +333,15 @@ export async function runPop3Load(o: Pop3LoadOptions): Promise<LoadResult> {
   const rounds = o.rounds ?? 1;
   const window = o.window ?? 64;
   const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const target = o.host.includes(':') ? `[${o.host}]:${o.port}` : `${o.host}:${o.port}`;
   const tally = new Tally(1024);
+  const connector = new Connector(o.host, o.port, tally);
   const conns: (Pop3Connection | null)[] = Array.from({ length: o.sessions }, () => null);
   let total = 0;
-  let everConnected = false;
-  let unreachable: UnreachableError | null = null;
 
   const session = async (i: number): Promise<void> => {
     for (let r = 0; r < rounds; r++) {
-      let conn: Pop3Connection;
-      try {
-        conn = await Pop3Connection.open(o.host, o.port, timeoutMs);
-        everConnected = true;
-      } catch (err) {
-        const socketLevel = !(err instanceof LoadError) || err.key === 'timeout';
-        if (!everConnected && socketLevel) unreachable ??= new UnreachableError(target, errorKey(err));
-        else tally.fail(errorKey(err), (err as Error).message);
-        return;
-      }
+      const conn = await connector.open(() => Pop3Connection.open(o.host, o.port, timeoutMs));
+      if (conn === null) return;
       conns[i] = conn;
       try {
         const { stat, pipelined } = await login(conn, o);
@@ -381,7 +371,7 @@ export async function runPop3Load(o: Pop3LoadOptions): Promise<LoadResult> {
     o.onProgress?.({ done, ok: tally.ok, failed: tally.failed, total: Math.max(total, done), elapsedMs });
   };
   const seconds = await runSessions({ conns, session, progress, reportProgress: o.onProgress !== undefined, timeoutMs });
-  if (unreachable !== null && tally.ok === 0 && tally.failed === 0) throw unreachable;
+  connector.throwIfUnreachable();
   progress(seconds * 1000);
   return tally.result(seconds);
 }

@@ -24,7 +24,7 @@
 import { isIP, Socket, type SocketConstructorOpts } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { connect as tlsConnect } from 'node:tls';
-import { DEFAULT_TIMEOUT_MS, errorKey, LoadError, PROGRESS_INTERVAL_MS, StallCheck, Tally, Ticker, UnreachableError, type LoadResult, type ProgressListener } from './stats.js';
+import { DEFAULT_TIMEOUT_MS, errorKey, formatTarget, LoadError, PROGRESS_INTERVAL_MS, StallCheck, Tally, Ticker, UnreachableError, type LoadResult, type ProgressListener } from './stats.js';
 
 export interface SmtpLoadOptions {
   host: string;
@@ -99,7 +99,7 @@ class Run {
     const crlf = o.body.length >= 2 && o.body[o.body.length - 2] === 0x0d && o.body[o.body.length - 1] === LF;
     this.payload = Buffer.concat([o.body, crlf ? Buffer.alloc(0) : Buffer.from('\r\n'), DOT_LINE]);
     this.payloadQuit = Buffer.concat([this.payload, QUIT_LINE]);
-    this.target = o.host.includes(':') ? `[${o.host}]:${o.port}` : `${o.host}:${o.port}`;
+    this.target = formatTarget(o.host, o.port);
   }
 }
 

@@ -62,6 +62,49 @@ export class UnreachableError extends Error {
   }
 }
 
+/** HOST:PORT, with an IPv6 host in brackets. */
+export function formatTarget(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * Opens the sessions' connections for a run and tells a target that is not
+ * there at all (no connection ever made: the run stops with one
+ * UnreachableError) from a failure worth counting in the tally.
+ */
+export class Connector {
+  readonly target: string;
+  unreachable: UnreachableError | null = null;
+  private everConnected = false;
+
+  constructor(
+    host: string,
+    port: number,
+    private readonly tally: Tally,
+  ) {
+    this.target = formatTarget(host, port);
+  }
+
+  /** The opened connection, or null when opening failed (counted or remembered as unreachable). */
+  async open<C>(open: () => Promise<C>): Promise<C | null> {
+    try {
+      const conn = await open();
+      this.everConnected = true;
+      return conn;
+    } catch (err) {
+      const socketLevel = !(err instanceof LoadError) || err.key === 'timeout';
+      if (!this.everConnected && socketLevel) this.unreachable ??= new UnreachableError(this.target, errorKey(err));
+      else this.tally.fail(errorKey(err), (err as Error).message);
+      return null;
+    }
+  }
+
+  /** After the run: nothing was done because nothing could be reached. */
+  throwIfUnreachable(): void {
+    if (this.unreachable !== null && this.tally.ok === 0 && this.tally.failed === 0) throw this.unreachable;
+  }
+}
+
 /** The key a thrown error is counted under. */
 export function errorKey(err: unknown): string {
   if (err instanceof LoadError) return err.key;
