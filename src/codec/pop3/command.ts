@@ -55,28 +55,32 @@ const DIGITS = /^[0-9]{1,10}$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export function parseCommand(line: Uint8Array): ParsedCommand {
+  let highBytes = false;
   for (let i = 0; i < line.length; i++) {
     const b = line[i]!;
     if (b < 0x20 || b === 0x7f) return fail('bad-bytes', null, b === 0 ? 'NUL in command' : 'control character in command');
+    if (b >= 0x80) highBytes = true;
   }
-  const space = line.indexOf(0x20);
-  const keyword = latin1(space === -1 ? line : line.subarray(0, space)).toUpperCase();
+  // One decode of the whole line (every command but USER/PASS is ASCII; those two are decoded again as UTF-8).
+  const text = latin1(line);
+  const space = text.indexOf(' ');
+  const keyword = (space === -1 ? text : text.slice(0, space)).toUpperCase();
   if (keyword.length === 0) return fail('syntax', null, 'empty command');
   if (!VERBS.has(keyword)) return fail('unknown-command', null, 'unknown command');
   const verb = keyword as Pop3Verb;
-  const rest = space === -1 ? new Uint8Array(0) : line.subarray(space + 1);
 
   if (verb === 'USER' || verb === 'PASS') {
-    const text = decodeUtf8(rest);
-    if (text === null) return fail('bad-bytes', verb, 'argument is not valid UTF-8');
-    if (verb === 'PASS') return text.length === 0 ? fail('syntax', verb, 'PASS needs a password') : ok({ verb, password: text });
-    const args = words(text);
+    const argument = decodeUtf8(space === -1 ? new Uint8Array(0) : line.subarray(space + 1));
+    if (argument === null) return fail('bad-bytes', verb, 'argument is not valid UTF-8');
+    if (verb === 'PASS') return argument.length === 0 ? fail('syntax', verb, 'PASS needs a password') : ok({ verb, password: argument });
+    const args = words(argument);
     if (args.length !== 1) return fail('syntax', verb, 'USER takes one argument: the address');
     return ok({ verb, name: args[0]! });
   }
 
-  for (const b of rest) if (b >= 0x80) return fail('bad-bytes', verb, 'non-ASCII argument');
-  const args = words(latin1(rest));
+  // The keyword is ASCII (it matched), so any high byte is in the arguments.
+  if (highBytes) return fail('bad-bytes', verb, 'non-ASCII argument');
+  const args = space === -1 ? [] : words(text.slice(space + 1));
   if (NO_ARGS.has(verb)) {
     if (args.length > 0) return fail('syntax', verb, `${verb} takes no arguments`);
     return ok({ verb } as Pop3Command);
