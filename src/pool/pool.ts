@@ -5,6 +5,18 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import type { TaskMap, TaskName } from './tasks.js';
 
+/**
+ * Workers load workers/tasks.js with import(), not require(). On Node 20.19+
+ * piscina's require() of that ES module aborts the whole process (V8 FATAL
+ * "IsGraphAsync must be used on an instantiated module") when the worker is
+ * terminated while the module loads, i.e. a pool destroyed right after it was
+ * made (store-full.test.js died so in CI). Reproduced with 150 rounds of four
+ * pools, each destroyed 0–400 ms after it was made: 3 of 4 runs aborted,
+ * 0 of 10 with this flag. Where the flag is unknown (older Node, Bun) the
+ * workers inherit the parent's options as before.
+ */
+const WORKER_EXEC_ARGV = process.allowedNodeEnvironmentFlags?.has('--no-experimental-require-module') ? ['--no-experimental-require-module'] : undefined;
+
 export interface PoolOptions {
   threads: number | 'auto';
 }
@@ -23,6 +35,7 @@ export class WorkerPool {
       minThreads: this.threads,
       maxThreads: this.threads,
       idleTimeout: 60_000,
+      execArgv: WORKER_EXEC_ARGV,
     });
   }
 
