@@ -24,6 +24,7 @@ interface BenchmarkEntry {
 
 const BENCHMARKS: readonly BenchmarkEntry[] = [
   { name: 'corpus', module: './micro/corpus.bench.js' },
+  { name: 'decode', module: './micro/decode.bench.js' },
   { name: 'store', module: './macro/store.js' },
   { name: 'smtp', module: './macro/smtp.js' },
   { name: 'relay', module: './macro/relay.js' },

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tempDir } from '../helpers/tmp.js';
-import { openTestStore, sampleMessage } from '../helpers/store.js';
+import { noise, openTestStore, sampleMessage } from '../helpers/store.js';
 import { parseMessage } from '../../src/codec/mime/index.js';
 import { isPostlineError } from '../../src/core/errors.js';
 import { openSync, readSync, writeSync, closeSync } from 'node:fs';
@@ -25,6 +25,26 @@ test('readMessages reads many messages in one go, in the order asked, null for u
     const all = await store.readMessages('ivanov@example.org', 'INBOX', Array.from({ length: 300 }, (_, i) => i + 1));
     assert.equal(all.filter((b) => b !== null).length, 299);
     all.forEach((b, k) => assert.ok(k === 4 ? b === null : b!.equals(sampleMessage(k)), `uid ${k + 1}`));
+  } finally {
+    await store.close();
+    dir.remove();
+  }
+});
+
+test('readMessages: compressed and raw-stored bodies mixed in one batch come back as readMessage gives them', async () => {
+  const dir = tempDir();
+  const store = await openTestStore(dir.path);
+  try {
+    // Even: compressible text; odd: random bytes, which the log stores uncompressed; one empty body.
+    const bodies = Array.from({ length: 40 }, (_, i) => (i === 7 ? Buffer.alloc(0) : i % 2 === 0 ? sampleMessage(i) : Buffer.from(noise(2000 + i, i), 'base64')));
+    for (const body of bodies) await store.deliver({ recipients: ['ivanov@example.org'], body });
+    const uids = bodies.map((_, i) => i + 1);
+    const batch = await store.readMessages('ivanov@example.org', 'INBOX', uids);
+    for (const uid of uids) {
+      const one = await store.readMessage('ivanov@example.org', 'INBOX', uid);
+      assert.ok(one.equals(bodies[uid - 1]!), `uid ${uid} alone`);
+      assert.ok(batch[uid - 1]!.equals(one), `uid ${uid} in the batch`);
+    }
   } finally {
     await store.close();
     dir.remove();
