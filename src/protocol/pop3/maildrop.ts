@@ -17,7 +17,7 @@ export class Maildrop {
   private readonly sizes: Uint32Array;
   private readonly deleted: Uint8Array;
   /** Slots fetched with RETR (\Seen is set on them when the session ends). */
-  private readonly retrieved = new Set<number>();
+  private readonly retrieved: Uint8Array;
 
   /** Copies what it needs: the folder view changes under us as mail arrives. */
   constructor(owner: string, inbox: Pick<FolderView, 'uidValidity' | 'uids' | 'size' | 'count'>, release: () => void) {
@@ -27,6 +27,7 @@ export class Maildrop {
     this.uids = inbox.uids.slice(0, inbox.count);
     this.sizes = inbox.size.slice(0, inbox.count);
     this.deleted = new Uint8Array(inbox.count);
+    this.retrieved = new Uint8Array(inbox.count);
   }
 
   /** Messages at login, deleted ones included. */
@@ -86,7 +87,7 @@ export class Maildrop {
   }
 
   markRetrieved(slot: number): void {
-    this.retrieved.add(slot);
+    this.retrieved[slot] = 1;
   }
 
   /** RSET: every DELE undone. */
@@ -101,7 +102,9 @@ export class Maildrop {
 
   /** What gets \Seen: retrieved and not being deleted. */
   seenUids(): number[] {
-    return [...this.retrieved].filter((i) => !this.deleted[i]).map((i) => this.uids[i]!);
+    const out: number[] = [];
+    for (let i = 0; i < this.uids.length; i++) if (this.retrieved[i] && !this.deleted[i]) out.push(this.uids[i]!);
+    return out;
   }
 
   private live<T>(f: (slot: number) => T, deleted = false): T[] {
