@@ -49,6 +49,9 @@ export type Pop3MailboxPort = Pick<MailboxPort, 'ensureUser' | 'folder' | 'readM
 const READ_AHEAD_MESSAGES = 64;
 const READ_AHEAD_BYTES = 4 * 1024 * 1024;
 
+/** Output up to this size is copied into one buffer per flush; more leaves as pieces (see flush). */
+const FLUSH_COPY_MAX_BYTES = 256 * 1024;
+
 /**
  * STLS, injected by main (src/net/starttls.ts startTls): drops the plaintext
  * still unread (and `framerRest`), writes `goAhead`, and resolves with the
@@ -704,11 +707,15 @@ export class Pop3Session {
   private flush(): void {
     this.flushScheduled = false;
     const out = this.output;
+    const bytes = this.outputBytes;
     this.output = [];
     this.outputBytes = 0;
     if (out.length === 0 || this.closed || this.socket.writableEnded) return;
     if (out.length === 1) return void this.socket.write(out[0]!);
-    // One writev of the pieces instead of copying them into one buffer (a retrieve-all's whole 40 MB otherwise).
+    // A flush of RETR replies is ~64 KB in ~60 pieces (status line, body slices, terminator per message):
+    // one copy into one buffer costs less than a write() per piece (10,000 4 KB replies over loopback,
+    // alternating runs: 61–82 ms of CPU against 74–100). Bigger output goes as pieces, in one writev.
+    if (bytes <= FLUSH_COPY_MAX_BYTES) return void this.socket.write(Buffer.concat(out, bytes));
     this.socket.cork();
     for (const piece of out) this.socket.write(piece);
     this.socket.uncork();
