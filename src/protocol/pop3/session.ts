@@ -561,11 +561,21 @@ export class Pop3Session {
     const md = this.maildrop!;
     const sequential = i === this.lastRead + 1;
     this.lastRead = i;
-    if (!sequential) return this.deps.mailbox.readMessage(md.owner, INBOX, md.uid(i));
+    if (!sequential || i < this.singleReadsBefore) return this.deps.mailbox.readMessage(md.owner, INBOX, md.uid(i));
     let window = this.nextWindow;
     this.nextWindow = null;
     if (window?.first !== i) window = this.readWindow(i);
-    const bodies = await window.bodies;
+    let bodies: (Buffer | null)[];
+    try {
+      bodies = await window.bodies;
+    } catch (err) {
+      // One damaged record fails its whole batch: over that window's range, read message by message,
+      // so only the damaged one is refused.
+      this.deps.logger.warn({ err, conn: this.conn.id }, 'read-ahead failed; reading one by one');
+      this.readAhead.clear();
+      this.singleReadsBefore = i + window.slots.length;
+      return this.deps.mailbox.readMessage(md.owner, INBOX, md.uid(i));
+    }
     this.readAhead.clear();
     window.slots.forEach((k, n) => {
       const body = bodies[n];
@@ -580,6 +590,9 @@ export class Pop3Session {
     if (after < md.messages) this.nextWindow = this.readWindow(after);
     return first;
   }
+
+  /** Slots below this are read one by one: a window read over them failed. */
+  private singleReadsBefore = 0;
 
   /** The window read ahead while the one before it is sent; errors surface when it is used. */
   private nextWindow: { first: number; slots: number[]; bodies: Promise<(Buffer | null)[]> } | null = null;

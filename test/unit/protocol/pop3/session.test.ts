@@ -92,8 +92,14 @@ class FakeMailbox implements Pop3MailboxPort {
     if (!body || !this.uids.includes(uid)) throw new PostlineError('ERR_MESSAGE_NOT_FOUND', `no message ${uid}`);
     return body;
   }
+  /** The uid batches readMessages was asked for, in order. */
+  readonly batches: number[][] = [];
+  /** readMessages fails for any batch holding this uid (a damaged record). */
+  failBatchWith: number | null = null;
   async readMessages(_owner: string, _name: string, uids: readonly number[]): Promise<(Buffer | null)[]> {
+    this.batches.push([...uids]);
     if (this.gate) await this.gate;
+    if (this.failBatchWith !== null && uids.includes(this.failBatchWith)) throw new PostlineError('ERR_STORE_CRC', 'damaged record');
     return uids.map((uid) => (this.uids.includes(uid) ? (this.bodies.get(uid) ?? null) : null));
   }
   async setFlags(_owner: string, _name: string, uids: number[]): Promise<void> {
@@ -267,6 +273,35 @@ test('a message removed by another session since login is reported, and the sess
   h.mailbox.uids = [2]; // an IMAP client expunged uid 1
   h.socket.out = '';
   await transcript(h, `C: RETR 1\nS: -ERR message was removed by another session\nC: STAT\nS: +OK 2 6`);
+});
+
+test('read-ahead: the next window is asked for while the current one is sent; a failed window read costs only the damaged message', async () => {
+  const bodies = Array.from({ length: 200 }, (_, i) => `Subject: ${i + 1}\r\n\r\nbody ${i + 1}\r\n`);
+  const h = harness(bodies);
+  await transcript(h, `S: +OK mx.example.org POP3 ready\nC: USER ${USER}\nS: +OK send PASS\nC: PASS secret\nS: +OK maildrop has 200 messages (${bodies.join('').length} octets)`);
+  h.socket.out = '';
+  h.socket.push('RETR 1\r\nRETR 2\r\n');
+  await settle();
+  // RETR 1 is a single read; RETR 2 starts a window (2..65) and the one after it (66..129) is asked for at once.
+  const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+  assert.deepEqual(h.mailbox.batches, [range(2, 65), range(66, 129)]);
+  // Message 150's record is damaged: the window holding it (130..193) fails as a whole, and so does reading 150 alone.
+  h.mailbox.failBatchWith = 150;
+  const readMessage = h.mailbox.readMessage.bind(h.mailbox);
+  h.mailbox.readMessage = async (owner, name, uid) => {
+    if (uid === 150) throw new PostlineError('ERR_STORE_CRC', 'damaged record');
+    return readMessage(owner, name, uid);
+  };
+  h.socket.out = '';
+  h.socket.push(range(3, 200).map((n) => `RETR ${n}\r\n`).join(''));
+  await settle();
+  for (const n of range(3, 200)) {
+    if (n === 150) continue;
+    assert.ok(h.socket.out.includes(`+OK ${bodies[n - 1]!.length} octets\r\n${bodies[n - 1]}.\r\n`), `message ${n}`);
+  }
+  assert.equal(h.socket.out.match(/^-ERR/gm)?.length, 1, 'only the damaged message is refused');
+  assert.match(h.socket.out, /^-ERR \[SYS\/TEMP\]/m);
+  assert.equal(h.closed(), false);
 });
 
 test('the maildrop lock: a second login waits in AUTHORIZATION until the first session ends', async () => {
