@@ -17,9 +17,9 @@
  *
  * Both servers are measured warm: before timing, each gets one SELECT,
  * eight FETCHes of flags and SEARCH UNSEENs, three FETCHes of every body, a
- * POP3 STAT, and before the POP3 runs three untimed POP3 retrieve-alls (Dovecot builds its
- * index files on first access; postline's reads then come from the page cache
- * as Dovecot's do). Every answer is checked — message count, total bytes,
+ * POP3 STAT, and before the POP3 runs three untimed POP3 retrieve-alls
+ * (Dovecot builds its index files on first access; postline's reads then
+ * come from the page cache as Dovecot's do). Every answer is checked — message count, total bytes,
  * unseen count — and a server that answers wrongly gets no figures and fails
  * the run. Each figure is the median of 3 runs (1 with --quick); FETCH FLAGS
  * and SEARCH UNSEEN with our client, of 5 samples per run.
@@ -264,8 +264,8 @@ const WARM_REPEATS = 8;
 const WARM_BULK = 3;
 
 /**
- * One SELECT, a few FETCHes of flags and SEARCH UNSEENs, a FETCH of the
- * bodies, POP3 STAT: the state both servers are measured in. The repeats
+ * One SELECT, eight FETCHes of flags and SEARCH UNSEENs, three FETCHes of
+ * the bodies, POP3 STAT: the state both servers are measured in. The repeats
  * are there for postline's JIT: its first few SEARCHes after start run cold
  * (2.5, then ~1.3 ms, then ~0.5 ms with 10,000 hits), its first FETCH
  * FLAGS too (28, 33, 26 ms, then 4–5 ms), which a server up for more than
@@ -332,8 +332,8 @@ async function ownImap(ep: Endpoint, box: Mailbox, samples: Samples, latencyIter
  * It was 64 until 2026-11-28: postline's main thread then sat idle ~14 % of a
  * retrieve-all waiting for the client's next RETRs (no output backlog, no
  * read wait), so the figure measured the client's round trips, not the
- * server. With 256, same runs: postline 0.225–0.246 s (was 0.216–0.359),
- * Dovecot 0.383–0.415 s (was 0.320–0.445): Dovecot, slower, never starved.
+ * server. With 256 (four runs): postline 0.225–0.261 s (was 0.216–0.359),
+ * Dovecot 0.374–0.423 s (was 0.320–0.445): Dovecot, slower, never starved.
  */
 const POP3_WINDOW = 256;
 

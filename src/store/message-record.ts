@@ -46,7 +46,8 @@ export function decodeMessageRecords(records: readonly StoredMessage[], salt: nu
   try {
     decoded = uncompressMany(compressed);
   } catch {
-    // Checksums passed, so this is not disk damage; decode one by one so the error names the message.
+    // Checksums passed, so not disk damage: decode one by one, so a bad block fails exactly as it did
+    // before batching and a batch never hides one behind another.
     decoded = compressed.map((blob) => uncompressSync(blob));
   }
   let next = 0;

@@ -49,6 +49,13 @@ export type Pop3MailboxPort = Pick<MailboxPort, 'ensureUser' | 'folder' | 'readM
 const READ_AHEAD_MESSAGES = 64;
 const READ_AHEAD_BYTES = 4 * 1024 * 1024;
 
+/** A read-ahead window: consecutive maildrop slots from `first`, their bodies on the way (null: gone). */
+interface ReadWindow {
+  first: number;
+  slots: number[];
+  bodies: Promise<(Buffer | null)[]>;
+}
+
 /** Output up to this size is copied into one buffer per flush; more leaves as pieces (see flush). */
 const FLUSH_COPY_MAX_BYTES = 256 * 1024;
 
@@ -595,9 +602,9 @@ export class Pop3Session {
   private singleReadsBefore = 0;
 
   /** The window read ahead while the one before it is sent; errors surface when it is used. */
-  private nextWindow: { first: number; slots: number[]; bodies: Promise<(Buffer | null)[]> } | null = null;
+  private nextWindow: ReadWindow | null = null;
 
-  private readWindow(first: number): { first: number; slots: number[]; bodies: Promise<(Buffer | null)[]> } {
+  private readWindow(first: number): ReadWindow {
     const md = this.maildrop!;
     const slots: number[] = [];
     let bytes = 0;

@@ -124,6 +124,15 @@ const BATCH_RECORDS = 128;
 const MAX_BATCH_BODY_BYTES = 16 * 1024 * 1024;
 /** Groups on their way to the disk at once (batch mode). */
 const MAX_WRITES_IN_FLIGHT = 2;
+/** readMany: at most this many bytes per pread, and gaps up to this size are read through rather than split. */
+const READ_SPAN_BYTES = 1024 * 1024;
+const READ_GAP_BYTES = 16 * 1024;
+/** A batch with at least this many body bytes may encode while another batch is encoding. */
+const PARALLEL_ENCODE_BYTES = 1024 * 1024;
+/** Body-less batches smaller than this are encoded inline: the thread hop costs more. */
+const INLINE_ENCODE_BYTES = 64 * 1024;
+
+/** readMany: the locations already sorted by segment, then offset (no sort needed). */
 function inLogOrder(locs: readonly Location[]): boolean {
   for (let i = 1; i < locs.length; i++) {
     const a = locs[i - 1]!;
@@ -132,14 +141,6 @@ function inLogOrder(locs: readonly Location[]): boolean {
   }
   return true;
 }
-
-/** readMany: at most this many bytes per pread, and gaps up to this size are read through rather than split. */
-const READ_SPAN_BYTES = 1024 * 1024;
-const READ_GAP_BYTES = 16 * 1024;
-/** A batch with at least this many body bytes may encode while another batch is encoding. */
-const PARALLEL_ENCODE_BYTES = 1024 * 1024;
-/** Body-less batches smaller than this are encoded inline: the thread hop costs more. */
-const INLINE_ENCODE_BYTES = 64 * 1024;
 
 export class Log {
   readonly dir: string;
