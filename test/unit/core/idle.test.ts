@@ -18,6 +18,11 @@ class FakeClock implements Clock {
     this.scheduled.push(ms);
     return handle;
   }
+  /** Re-arms an existing timer, as a runtime timer's refresh() does. */
+  protected restart(handle: object, ms: number): void {
+    const entry = this.timers.get(handle);
+    if (entry) entry.at = this.time + ms;
+  }
   clearTimeout(handle: object): void {
     this.timers.delete(handle);
   }
@@ -35,6 +40,19 @@ class FakeClock implements Clock {
       next[1].fn();
     }
     this.time = end;
+  }
+}
+
+/** The same fake clock with timers that refresh(), as Node's and Bun's do. */
+class RefreshingClock extends FakeClock {
+  refreshes = 0;
+  override setTimeout(fn: () => void, ms: number): object {
+    const handle = super.setTimeout(fn, ms) as { refresh?: () => void };
+    handle.refresh = () => {
+      this.refreshes++;
+      this.restart(handle, ms);
+    };
+    return handle;
   }
 }
 
@@ -64,6 +82,38 @@ test('touch starts the idle period over', () => {
   clock.advance(1);
   assert.equal(firedAt, 2600);
   assert.equal(clock.pending, 0, 'touch replaces its timer, never adds one');
+});
+
+test('touch restarts a refreshable timer instead of making a new one', () => {
+  const clock = new RefreshingClock();
+  let firedAt = -1;
+  const timer = new IdleTimer(1000, clock, () => (firedAt = clock.now()));
+  clock.advance(800);
+  timer.touch();
+  clock.advance(800);
+  timer.touch();
+  assert.deepEqual(clock.scheduled, [1000], 'one timer for the whole session');
+  assert.equal(clock.refreshes, 2);
+  clock.advance(999);
+  assert.equal(firedAt, -1);
+  clock.advance(1);
+  assert.equal(firedAt, 2600);
+  timer.touch(); // after firing: nothing
+  clock.advance(5000);
+  assert.equal(clock.refreshes, 2);
+});
+
+test('with the system clock, touches keep the timer from firing', async () => {
+  const { systemClock } = await import('../../../src/core/clock.js');
+  let fired = 0;
+  const timer = new IdleTimer(500, systemClock, () => fired++);
+  for (let i = 0; i < 14; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    timer.touch();
+  }
+  assert.equal(fired, 0, 'touched every 50 ms for 700 ms, a 500 ms idle timer never fires');
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.equal(fired, 1);
 });
 
 test('stop is final: no firing, touch does not re-arm', () => {
