@@ -55,6 +55,34 @@ const DIGITS = /^[0-9]{1,10}$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export function parseCommand(line: Uint8Array): ParsedCommand {
+  return parseRetr(line) ?? parseAny(line);
+}
+
+/**
+ * "RETR n" read straight from the bytes: a client downloading a maildrop
+ * sends thousands of them back to back, and the general path (decode,
+ * split, regular expressions) cost ~1.6 µs each, about a tenth of serving
+ * a pipelined 4 KB message. Anything but the plain form (a keyword in any
+ * case, one space, 1–10 digits, a number within 1..MAX_NUMBER) returns
+ * null and goes the general way, which gives the same answer for the plain
+ * form too (the property test in test/unit/codec/pop3 checks both agree).
+ */
+function parseRetr(line: Uint8Array): ParsedCommand | null {
+  const len = line.length;
+  if (len < 6 || len > 15 || line[4] !== 0x20) return null;
+  // ASCII letters fold to upper case by clearing bit 5.
+  if ((line[0]! & 0xdf) !== 0x52 || (line[1]! & 0xdf) !== 0x45 || (line[2]! & 0xdf) !== 0x54 || (line[3]! & 0xdf) !== 0x52) return null;
+  let msg = 0;
+  for (let i = 5; i < len; i++) {
+    const d = line[i]! - 0x30;
+    if (d < 0 || d > 9) return null;
+    msg = msg * 10 + d;
+  }
+  return msg === 0 || msg > MAX_NUMBER ? null : { ok: true, command: { verb: 'RETR', msg } };
+}
+
+/** Every command, the general way. Exported for the property test against parseRetr. */
+export function parseAny(line: Uint8Array): ParsedCommand {
   let highBytes = false;
   for (let i = 0; i < line.length; i++) {
     const b = line[i]!;

@@ -25,6 +25,16 @@ const CONTROL = /[\u0000-\u001f\u007f]/g;
 const RESP_CODE = /^[A-Z0-9-]+(\/[A-Z0-9-]+)*$/;
 
 export function formatResponse(r: Pop3Response): Buffer {
+  // The common case, a one-line +OK/-ERR of printable ASCII without a code (every RETR's "+OK n octets"):
+  // the same bytes as formatAny's (a property test checks), without the replace and the utf8 encode.
+  if (r.lines === undefined && !r.code && r.status !== '+' && PRINTABLE_TEXT.test(r.text)) {
+    return Buffer.from(`${r.status} ${r.text}`.trimEnd() + '\r\n', 'latin1');
+  }
+  return formatAny(r);
+}
+
+/** Every response, the general way. Exported for the property test against formatResponse's shortcut. */
+export function formatAny(r: Pop3Response): Buffer {
   const text = r.text.replace(CONTROL, ' ');
   const code = r.code && RESP_CODE.test(r.code) ? `[${r.code}] ` : '';
   // "+ " is the continuation even with an empty challenge (RFC 5034 §4).
@@ -36,8 +46,12 @@ export function formatResponse(r: Pop3Response): Buffer {
     }
     out += '.\r\n';
   }
-  return Buffer.from(out, 'utf8');
+  // Most replies are ASCII, and a latin1 encode of them (same bytes) is about twice as fast as utf8's.
+  return Buffer.from(out, PRINTABLE_ASCII.test(out) ? 'latin1' : 'utf8');
 }
+
+const PRINTABLE_ASCII = /^[\x20-\x7e\r\n]*$/;
+const PRINTABLE_TEXT = /^[\x20-\x7e]*$/;
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -65,7 +79,7 @@ export class DotStuffer {
   private sentAny = false;
 
   push(chunk: Uint8Array): Buffer[] {
-    const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     if (buf.length === 0) return [];
     const out: Buffer[] = [];
     let from = 0;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { MAX_NUMBER, parseCommand, type CommandErrorKind, type ParsedCommand, type Pop3Command } from '../../../../src/codec/pop3/command.js';
+import { MAX_NUMBER, parseAny, parseCommand, type CommandErrorKind, type ParsedCommand, type Pop3Command } from '../../../../src/codec/pop3/command.js';
 
 function parse(line: string | Buffer): ParsedCommand {
   return parseCommand(typeof line === 'string' ? Buffer.from(line, 'utf8') : line);
@@ -119,4 +119,26 @@ test('property: any bytes give a command or an error value, never a throw', () =
     }),
     { numRuns: 3000 },
   );
+});
+
+test('property: the RETR fast path answers exactly as the general parser', () => {
+  // Lines shaped like RETR with every twist the fast path must either take or hand on:
+  // keyword case, spaces, leading zeros, 0, the 2^31 boundary, signs, letters, too many digits.
+  const keyword = fc.constantFrom('RETR', 'retr', 'Retr', 'rEtR', 'RETRX', 'RET', 'REtr ', 'R\u0000TR', 'RE\u0092R');
+  const argument = fc.oneof(
+    fc.nat().map(String),
+    fc.bigInt({ min: 0n, max: 99_999_999_999n }).map(String),
+    fc.constantFrom('0', '00', '007', '2147483647', '2147483648', '-1', '+1', '1e3', '0x10', '', ' 1', '1 ', '1 2', '１'),
+    fc.string({ maxLength: 12 }),
+  );
+  const line = fc.tuple(keyword, fc.constantFrom(' ', '  ', '\t', ''), argument).map(([k, sep, a]) => Buffer.from(k + sep + a, 'utf8'));
+  fc.assert(
+    fc.property(line, (bytes) => {
+      assert.deepEqual(parseCommand(bytes), parseAny(bytes));
+    }),
+    { numRuns: 5000 },
+  );
+  for (const plain of ['RETR 1', 'retr 2147483647', 'RETR 0000000001']) {
+    assert.deepEqual(parseCommand(Buffer.from(plain)), parseAny(Buffer.from(plain)));
+  }
 });

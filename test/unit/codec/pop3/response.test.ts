@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { DotStuffer, formatResponse, topOf } from '../../../../src/codec/pop3/response.js';
+import { DotStuffer, formatAny, formatResponse, topOf } from '../../../../src/codec/pop3/response.js';
 
 const text = (b: Buffer): string => b.toString('latin1');
 
@@ -64,4 +64,18 @@ test('topOf: header, blank line and the first n body lines', () => {
   assert.equal(text(topOf(Buffer.from('Subject: only headers\r\n'), 3)), 'Subject: only headers\r\n');
   assert.equal(text(topOf(Buffer.from('A: b\n\nx\ny\n'), 1)), 'A: b\n\nx\n');
   assert.equal(text(topOf(Buffer.from('A: b\r\n\r\nno newline'), 1)), 'A: b\r\n\r\nno newline');
+});
+
+test('property: the one-line shortcut gives the same bytes as the general formatter', () => {
+  const status = fc.constantFrom<'+OK' | '-ERR' | '+'>('+OK', '-ERR', '+');
+  const code = fc.option(fc.constantFrom('IN-USE', 'SYS/TEMP', 'AUTH', 'bad code]'), { nil: undefined });
+  const words = fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom('', ' ', '   ', '4096 octets', 'trailing  ', ' leading', 'a\r\nb', 'tab\there', 'é', '\u007f'));
+  const lines = fc.option(fc.array(fc.string({ maxLength: 8 }), { maxLength: 3 }), { nil: undefined });
+  fc.assert(
+    fc.property(status, code, words, lines, (s, c, t, l) => {
+      const r = { status: s, code: c, text: t, lines: l };
+      assert.deepEqual(formatResponse(r), formatAny(r));
+    }),
+    { numRuns: 5000 },
+  );
 });
