@@ -79,12 +79,15 @@ export function uncompressMany(blocks: readonly Uint8Array[]): Buffer[] {
   return out;
 }
 
+/** 128^i without Math.pow, which showed in profiles of bulk reads (once per message). */
+const VARINT_SCALE = [1, 2 ** 7, 2 ** 14, 2 ** 21, 2 ** 28];
+
 /** A block's preamble: its decoded length, a little-endian base-128 varint of at most 5 bytes. */
 function decodedLength(block: Uint8Array): { length: number; headerBytes: number } {
   let length = 0;
   for (let i = 0; i < 5 && i < block.length; i++) {
     const byte = block[i]!;
-    length += (byte & 0x7f) * 2 ** (7 * i);
+    length += (byte & 0x7f) * VARINT_SCALE[i]!;
     if (byte < 0x80) return { length, headerBytes: i + 1 };
   }
   throw new Error('snappy: bad length preamble');
