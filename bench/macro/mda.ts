@@ -21,8 +21,11 @@
  * (Dovecot builds its index files on first access; postline's reads then
  * come from the page cache as Dovecot's do). Every answer is checked — message count, total bytes,
  * unseen count — and a server that answers wrongly gets no figures and fails
- * the run. Each figure is the median of 3 runs (1 with --quick); FETCH FLAGS
- * and SEARCH UNSEEN with our client, of 5 samples per run.
+ * the run. Each figure is the median of 5 runs (1 with --quick), the two
+ * servers' runs alternating; FETCH FLAGS and SEARCH UNSEEN with our client,
+ * of 5 samples per run. Five, not three: on this shared 2-core machine one
+ * server's retrieve-all moved between 0.25 and 0.42 s from run to run in one
+ * evening, and a median of three followed single outliers.
  *
  * POP3 runs after all IMAP runs: a POP3 session may mark what it retrieved
  * \Seen (Dovecot does at QUIT), which would change SEARCH UNSEEN's answer.
@@ -395,7 +398,7 @@ async function guarded(ep: Endpoint, what: string, fn: () => Promise<void>): Pro
 
 export async function run(ctx: BenchContext): Promise<void> {
   const count = ctx.quick ? 1000 : 10_000;
-  const runs = ctx.quick ? 1 : 3;
+  const runs = ctx.quick ? 1 : 5;
   const latencyIterations = ctx.quick ? 20 : 100;
   const log = (s: string): void => console.log(`  ${s}`);
 
