@@ -39,11 +39,18 @@ export class BufferPool {
 }
 
 /**
- * Writes `pieces` (`bytes` in all, at most pool.size) as one chunk copied
- * into a pooled buffer, which returns to the pool once the stream has
- * written it or failed.
+ * Writes `pieces` (`bytes` in all) as one chunk. When the stream has
+ * nothing queued, the chunk is copied into a pooled buffer, which returns
+ * to the pool once the stream has written it (at once, usually: the kernel
+ * takes it) or failed. Otherwise, and for chunks bigger than the pool's
+ * buffers, it gets a buffer of its own size: a reader that stopped reading
+ * pins at most one pooled buffer, never one per small reply queued behind it.
  */
 export function writeCopied(stream: Writable, pieces: readonly Uint8Array[], bytes: number, pool: BufferPool): void {
+  if (stream.writableLength > 0 || bytes > pool.size) {
+    stream.write(Buffer.concat(pieces, bytes));
+    return;
+  }
   const buffer = pool.take();
   let at = 0;
   for (const piece of pieces) {

@@ -27,15 +27,32 @@ test('writeCopied writes the pieces as one chunk, and the buffer is reused only 
   writeCopied(sink, [Buffer.from('+OK 5 octets\r\n'), Buffer.from('hello'), Buffer.from('\r\n.\r\n')], 24, pool);
   assert.deepEqual(sink.got.map((b) => b.toString()), ['+OK 5 octets\r\nhello\r\n.\r\n']);
   assert.equal(pool.idle, 0, 'still held by the stream');
-  // A second flush while the first is in flight must not get the same buffer.
+  sink.finishOne();
+  await tick();
+  assert.equal(pool.idle, 1, 'back once written');
+  const reused = pool.take();
+  pool.give(reused);
   writeCopied(sink, [Buffer.from('second')], 6, pool);
+  assert.equal(pool.idle, 0, 'the free buffer was taken again');
   sink.finishOne();
   await tick();
   assert.equal(pool.idle, 1);
-  sink.finishOne();
-  await tick();
-  assert.equal(pool.idle, 2);
   assert.deepEqual(sink.got.map((b) => b.toString()), ['+OK 5 octets\r\nhello\r\n.\r\n', 'second']);
+});
+
+test('behind a write still queued, or too big for the pool, a chunk gets a buffer of its own', async () => {
+  const pool = new BufferPool(64, 4);
+  const sink = new SlowSink();
+  writeCopied(sink, [Buffer.from('first')], 5, pool); // pooled; the sink does not finish it
+  for (let i = 0; i < 10; i++) writeCopied(sink, [Buffer.from(`queued ${i}`)], 8, pool);
+  writeCopied(sink, [Buffer.alloc(100, 0x61)], 100, pool);
+  assert.equal(pool.idle, 0);
+  for (let i = 0; i < 12; i++) sink.finishOne();
+  await tick();
+  assert.equal(pool.idle, 1, 'only the first write held a pooled buffer');
+  assert.equal(sink.got.length, 12);
+  assert.equal(sink.got[5]!.toString(), 'queued 4');
+  assert.equal(sink.got[11]!.toString(), 'a'.repeat(100));
 });
 
 test('a failed write gives its buffer back too', async () => {
