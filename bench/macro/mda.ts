@@ -100,6 +100,17 @@ function add(samples: Samples, server: ServerName, client: ClientName, op: strin
   (samples[server][client][op] ??= []).push(ms);
 }
 
+/** "own 0.213 s, python 2.310 s": run `run`'s figures for one operation, so a single slow run shows in the log. */
+function runSeconds(samples: Samples, server: ServerName, op: string, run: number): string {
+  return (['own', 'python'] as const)
+    .map((client) => {
+      const ms = samples[server][client][op]?.[run - 1];
+      return ms === undefined ? null : `${client} ${(ms / 1000).toFixed(3)} s`;
+    })
+    .filter((part) => part !== null)
+    .join(', ');
+}
+
 function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
@@ -447,9 +458,9 @@ export async function run(ctx: BenchContext): Promise<void> {
     for (let r = 1; r <= runs; r++) {
       for (const ep of endpoints) {
         if (!ep.imap) continue;
-        log(`run ${r}/${runs}: ${ep.name} imap`);
         await guarded(ep, 'imap (own client)', () => ownImap(ep, box, samples, latencyIterations));
         if (python) await guarded(ep, 'imap (python)', () => pythonImap(script!, ep, box, samples, latencyIterations));
+        log(`run ${r}/${runs}: ${ep.name} imap: uid fetch ${runSeconds(samples, ep.name, 'uidfetch', r)}`);
       }
     }
     // The POP3 warm-up is whole untimed retrieve-alls, as the IMAP warm-up has whole FETCHes: postline's
@@ -461,9 +472,9 @@ export async function run(ctx: BenchContext): Promise<void> {
     for (let r = 1; r <= runs; r++) {
       for (const ep of endpoints) {
         if (!ep.pop3) continue;
-        log(`run ${r}/${runs}: ${ep.name} pop3`);
         await guarded(ep, 'pop3 (own client)', () => ownPop3(ep, box, samples));
         if (python) await guarded(ep, 'pop3 (python)', () => pythonPop3(script!, ep, box, samples));
+        log(`run ${r}/${runs}: ${ep.name} pop3: retr all ${runSeconds(samples, ep.name, 'retr', r)}`);
       }
     }
   } finally {
