@@ -42,6 +42,7 @@ import { ensureDovecot, startDovecot, type DovecotServer } from '../lib/dovecot.
 import { bulkFetch, fetchFlags, loginSelectLatency, openSelected, searchUnseen, type ImapTarget } from '../../src/loadgen/imap.js';
 import { Pop3Connection, retrAll, type Pop3Target } from '../../src/loadgen/pop3.js';
 import { formatDuration, formatTable, type BenchContext } from '../lib/runner.js';
+import { serverNodeFlags } from '../../src/core/gc-tuning.js';
 
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const USER = 'sink@bench.example';
@@ -170,7 +171,7 @@ async function startPostline(dir: string, log: (s: string) => void): Promise<Pos
       '',
     ].join('\n'),
   );
-  const child = spawn(process.execPath, [cli, 'serve', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, POSTLINE_LOG_LEVEL: 'info' } });
+  const child = spawn(process.execPath, [...serverNodeFlags(), cli, 'serve', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, POSTLINE_LOG_LEVEL: 'info' } });
   let tail = '';
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (d: string) => (tail = (tail + d).slice(-4000)));

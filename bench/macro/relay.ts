@@ -23,6 +23,7 @@ import { generateCorpus, SIZES } from '../corpus.js';
 import { runSmtpLoad } from '../../src/loadgen/smtp.js';
 import { formatTable, type BenchContext } from '../lib/runner.js';
 import { controlRequest } from '../../src/net/control-socket.js';
+import { serverNodeFlags } from '../../src/core/gc-tuning.js';
 
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const SMTP_SINK = '/usr/sbin/smtp-sink';
@@ -210,7 +211,7 @@ export async function run(ctx: BenchContext): Promise<void> {
       '',
     ].join('\n'),
   );
-  const child = spawn(process.execPath, [...(process.env.BENCH_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : []), cli, 'serve', '--config', config], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...serverNodeFlags(), ...(process.env.BENCH_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : []), cli, 'serve', '--config', config], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const port = await new Promise<number>((resolve, reject) => {
       let buf = '';

@@ -25,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { generateCorpus, SIZES } from '../corpus.js';
 import { runSmtpLoad, type SmtpLoadResult } from '../../src/loadgen/smtp.js';
 import { formatTable, type BenchContext } from '../lib/runner.js';
+import { serverNodeFlags } from '../../src/core/gc-tuning.js';
 
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const fsyncSinkScript = fileURLToPath(new URL('../lib/fsync-sink.js', import.meta.url));
@@ -52,7 +53,7 @@ async function startPostline(dataDir: string): Promise<Server> {
       '',
     ].join('\n'),
   );
-  const child = spawn(process.execPath, [cli, 'serve', '--config', config], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, POSTLINE_LOG_LEVEL: 'info' } });
+  const child = spawn(process.execPath, [...serverNodeFlags(), cli, 'serve', '--config', config], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, POSTLINE_LOG_LEVEL: 'info' } });
   const port = await new Promise<number>((resolve, reject) => {
     let buf = '';
     const timer = setTimeout(() => reject(new Error('postline did not start listening within 20 s')), 20_000);

@@ -38,6 +38,7 @@ const NL = 0x0a;
 const CR = 0x0d;
 const DOT = 0x2e;
 const NL_DOT = Buffer.from('\n.', 'latin1');
+const READ_BUFFER_BYTES = 64 * 1024;
 
 type Reply = { ok: boolean; line: string; bytes?: number; text?: string };
 
@@ -61,7 +62,6 @@ export class Pop3Connection {
 
   private constructor(socket: Socket) {
     this.socket = socket;
-    socket.on('data', (chunk: Buffer) => this.feed(chunk));
     socket.on('error', (err) => this.failAll(err));
     socket.on('close', () => {
       this.closed = true;
@@ -70,8 +70,12 @@ export class Pop3Connection {
   }
 
   static async open(host: string, port: number, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Pop3Connection> {
-    const socket = connect({ host, port, noDelay: true });
-    const conn = new Pop3Connection(socket);
+    // Reads land in one reused buffer (net `onread`, as in the SMTP generator): a retrieve-all is ~40 MB,
+    // and a fresh 64 KB buffer per read was most of this client's garbage. feed() copies what it keeps.
+    let conn: Pop3Connection | null = null;
+    const onread = { buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES), callback: (n: number, buf: Uint8Array): boolean => (conn?.feed(Buffer.from(buf.buffer, buf.byteOffset, n)), true) };
+    const socket = connect({ host, port, noDelay: true, onread });
+    conn = new Pop3Connection(socket);
     const greeting = new Promise<Reply>((resolve, reject) => conn.queue.push({ multi: false, resolve, reject }));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
