@@ -51,5 +51,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:8025/healthz',{signal:AbortSignal.timeout(4000)}).then((r)=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # SIGTERM (docker stop) triggers postline's graceful shutdown; give it time
 # with `docker stop -t 30` or compose's stop_grace_period.
-ENTRYPOINT ["node", "--no-memory-reducer", "/app/dist/src/cli/main.js"]
+ENTRYPOINT ["node", "--no-memory-reducer", "--initial-old-space-size=128", "/app/dist/src/cli/main.js"]
 CMD ["serve", "--config", "/etc/postline/postline.yaml"]

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --no-memory-reducer
+#!/usr/bin/env -S node --no-memory-reducer --initial-old-space-size=128
 /**
  * The `postline` executable: one declarative command table, one dispatcher.
  * Exit codes: 0 ok, 1 failure (bad config, I/O, damage), 2 bad arguments.
