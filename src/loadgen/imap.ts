@@ -14,7 +14,7 @@
  * wrong answer is not a result.
  */
 import { connect, type Socket } from 'node:net';
-import { Connector, DEFAULT_TIMEOUT_MS, errorKey, LoadError, percentile, runSessions, Tally, type LoadResult, type ProgressListener } from './stats.js';
+import { Connector, DEFAULT_TIMEOUT_MS, errorKey, LoadError, percentile, reusedReadBuffer, runSessions, Tally, type LoadResult, type ProgressListener } from './stats.js';
 
 export interface ImapTarget {
   host: string;
@@ -92,8 +92,6 @@ function freshStats(): CommandStats {
 }
 
 /** One connection. Commands run one at a time (no pipelining: the benchmark measures one command's response stream). */
-const READ_BUFFER_BYTES = 64 * 1024;
-
 export class ImapConnection {
   private readonly socket: Socket;
   private partial: Buffer[] = [];
@@ -125,11 +123,8 @@ export class ImapConnection {
 
   /** Connects and waits for the `* OK` greeting. */
   static async open(host: string, port: number, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<ImapConnection> {
-    // Reads land in one reused buffer (net `onread`, as in the SMTP and POP3 generators): a bulk FETCH is
-    // ~40 MB, and a fresh 64 KB buffer per read was most of this client's garbage. feed() copies what it keeps.
     let conn: ImapConnection | null = null;
-    const onread = { buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES), callback: (n: number, buf: Uint8Array): boolean => (conn?.feed(Buffer.from(buf.buffer, buf.byteOffset, n)), true) };
-    const socket = connect({ host, port, noDelay: true, onread });
+    const socket = connect({ host, port, noDelay: true, onread: reusedReadBuffer((chunk) => conn?.feed(chunk)) });
     conn = new ImapConnection(socket);
     const line = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new LoadError('timeout', `no IMAP greeting from ${host}:${port} within ${timeoutMs} ms`)), timeoutMs);

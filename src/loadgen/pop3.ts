@@ -11,7 +11,7 @@
  * the terminating ".CRLF" excluded.
  */
 import { connect, type Socket } from 'node:net';
-import { Connector, DEFAULT_TIMEOUT_MS, errorKey, LoadError, runSessions, Tally, type LoadResult, type ProgressListener } from './stats.js';
+import { Connector, DEFAULT_TIMEOUT_MS, errorKey, LoadError, reusedReadBuffer, runSessions, Tally, type LoadResult, type ProgressListener } from './stats.js';
 
 export interface Pop3Target {
   host: string;
@@ -38,7 +38,6 @@ const NL = 0x0a;
 const CR = 0x0d;
 const DOT = 0x2e;
 const NL_DOT = Buffer.from('\n.', 'latin1');
-const READ_BUFFER_BYTES = 64 * 1024;
 
 type Reply = { ok: boolean; line: string; bytes?: number; text?: string };
 
@@ -70,11 +69,8 @@ export class Pop3Connection {
   }
 
   static async open(host: string, port: number, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Pop3Connection> {
-    // Reads land in one reused buffer (net `onread`, as in the SMTP generator): a retrieve-all is ~40 MB,
-    // and a fresh 64 KB buffer per read was most of this client's garbage. feed() copies what it keeps.
     let conn: Pop3Connection | null = null;
-    const onread = { buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES), callback: (n: number, buf: Uint8Array): boolean => (conn?.feed(Buffer.from(buf.buffer, buf.byteOffset, n)), true) };
-    const socket = connect({ host, port, noDelay: true, onread });
+    const socket = connect({ host, port, noDelay: true, onread: reusedReadBuffer((chunk) => conn?.feed(chunk)) });
     conn = new Pop3Connection(socket);
     const greeting = new Promise<Reply>((resolve, reject) => conn.queue.push({ multi: false, resolve, reject }));
     let timer: NodeJS.Timeout | undefined;

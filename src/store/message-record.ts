@@ -22,8 +22,7 @@ export function checkedMessageHeader(buf: Buffer, loc: Location, salt: number): 
 }
 
 export function decodeMessageRecord(buf: Buffer, loc: Location, salt: number, box: number, uid: number): Buffer {
-  const stored = checkedBody(buf, loc, salt, box, uid);
-  return sizeChecked(stored.compressed ? uncompressSync(stored.blob) : Buffer.from(stored.blob), stored.size, uid);
+  return decodeMessageRecords([{ buf, loc, box, uid }], salt)[0]!;
 }
 
 export interface StoredMessage {

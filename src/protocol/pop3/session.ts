@@ -226,15 +226,12 @@ export class Pop3Session {
    * write at the end of the pass (see scheduleFlush).
    */
   private pump(): void {
-    const outer = !this.pumping;
     this.pumping = true;
     try {
       this.pumpLines();
     } finally {
-      if (outer) {
-        this.pumping = false;
-        if (this.outputBytes > 0) this.flush();
-      }
+      this.pumping = false;
+      if (this.outputBytes > 0) this.flush();
     }
   }
 

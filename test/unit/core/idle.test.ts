@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Clock } from '../../../src/core/clock.js';
+import { systemClock, type Clock } from '../../../src/core/clock.js';
 import { IdleTimer } from '../../../src/core/idle.js';
 
 /** A clock whose time moves only when the test says so; timers fire in due order. */
@@ -69,8 +69,8 @@ test('fires once after ms without activity', () => {
   assert.equal(clock.pending, 0);
 });
 
-test('touch starts the idle period over', () => {
-  const clock = new FakeClock();
+/** A 1 s idle timer touched at 800 and 1,600 ms fires at 2,600 ms, not a millisecond before. */
+function touchTwiceThenIdle(clock: FakeClock): IdleTimer {
   let firedAt = -1;
   const timer = new IdleTimer(1000, clock, () => (firedAt = clock.now()));
   clock.advance(800);
@@ -81,30 +81,26 @@ test('touch starts the idle period over', () => {
   assert.equal(firedAt, -1);
   clock.advance(1);
   assert.equal(firedAt, 2600);
+  return timer;
+}
+
+test('touch starts the idle period over', () => {
+  const clock = new FakeClock();
+  touchTwiceThenIdle(clock);
   assert.equal(clock.pending, 0, 'touch replaces its timer, never adds one');
 });
 
 test('touch restarts a refreshable timer instead of making a new one', () => {
   const clock = new RefreshingClock();
-  let firedAt = -1;
-  const timer = new IdleTimer(1000, clock, () => (firedAt = clock.now()));
-  clock.advance(800);
-  timer.touch();
-  clock.advance(800);
-  timer.touch();
+  const timer = touchTwiceThenIdle(clock);
   assert.deepEqual(clock.scheduled, [1000], 'one timer for the whole session');
   assert.equal(clock.refreshes, 2);
-  clock.advance(999);
-  assert.equal(firedAt, -1);
-  clock.advance(1);
-  assert.equal(firedAt, 2600);
   timer.touch(); // after firing: nothing
   clock.advance(5000);
   assert.equal(clock.refreshes, 2);
 });
 
 test('with the system clock, touches keep the timer from firing', async () => {
-  const { systemClock } = await import('../../../src/core/clock.js');
   let fired = 0;
   const timer = new IdleTimer(500, systemClock, () => fired++);
   for (let i = 0; i < 14; i++) {
