@@ -37,6 +37,18 @@ export interface FolderView {
 
 export const FLAG_BITS = { seen: 1, answered: 2, flagged: 4, deleted: 8, draft: 16 } as const;
 
+/** Messages read together by readMessageBatch, in the order asked. */
+export interface MessageBatch {
+  readonly length: number;
+  /**
+   * Message k: null when it is not in the folder. Decoded on first use,
+   * together with up to `run` - 1 undecoded messages after it (one native
+   * decompression call for the run). Throws for a damaged record: only that
+   * message fails, the others of the batch stay readable.
+   */
+  body(k: number, run?: number): Buffer | null;
+}
+
 export interface FolderListing {
   name: string;
   subscribed: boolean;
@@ -82,6 +94,12 @@ export interface MailboxPort {
    * Reads neighbouring records together; ask for a few hundred at a time.
    */
   readMessages(owner: string, name: string, uids: readonly number[]): Promise<(Buffer | null)[]>;
+  /**
+   * readMessages with the decoding left to the caller: the records are read
+   * (coalesced preads) and each body is checked and decompressed only when
+   * first asked for, so a reader can spread the work over its idle moments.
+   */
+  readMessageBatch(owner: string, name: string, uids: readonly number[]): Promise<MessageBatch>;
   /** The MIME structures (ENVELOPE/BODYSTRUCTURE material) stored at delivery; no body is read or parsed. */
   readMimeInfo(owner: string, name: string, uids: readonly number[]): Promise<(MimeInfo | null)[]>;
   onChange(listener: (change: MailboxChange) => void): () => void;

@@ -21,8 +21,9 @@ import { unpackMeta, unpackMime } from './log/encode.js';
 import { parseMessage, type MimeInfo } from '../codec/mime/index.js';
 import { Log, type FsyncMode, type Location, type LogFaults } from './log/log.js';
 import { readHeader, verifyRecord, RecordType, FLAG_COMPRESSED, RECORD_HEADER_SIZE } from './log/record.js';
-import { checkedMessageHeader, decodeMessageRecord, decodeMessageRecords, type RecordHeader } from './message-record.js';
+import { checkedMessageHeader, decodeMessageRecord, type RecordHeader } from './message-record.js';
 import type { Damage } from './log/segment.js';
+import { RecordBatch } from './message-batch.js';
 import { FLAG_DELETED, FolderIndex } from './mailbox/folder-index.js';
 import { Mailboxes, folderKey, type Change, type MessageMeta } from './mailbox/mailboxes.js';
 import { QueueIndex, type QueueAttemptMeta, type QueueDoneMeta, type QueueEntryMeta, type QueueItem, type QueueOutcome } from './queue-index.js';
@@ -501,11 +502,13 @@ export class Store {
     // Decoded here, not in the worker pool: measured on 2 cores, a task per POP3 read-ahead window (64 × 4 KB)
     // made a retrieve-all 1.5–1.7× slower than the ~0.4 ms of checksums and snappy it moved (docs/decisions.md).
     // One native decompression call for the whole batch, not one per message.
-    const records = await this.readRecords(owner, name, uids);
-    const present = records.filter((r) => r !== null);
-    const bodies = decodeMessageRecords(present, this.log.salt);
-    let next = 0;
-    return records.map((r) => (r ? bodies[next++]! : null));
+    const batch = await this.readMessageBatch(owner, name, uids);
+    return uids.map((_, k) => batch.body(k, uids.length));
+  }
+
+  /** readMessages, each body checked and decompressed when the caller first asks for it (see MessageBatch). */
+  async readMessageBatch(owner: string, name: string, uids: readonly number[]): Promise<RecordBatch> {
+    return new RecordBatch(await this.readRecords(owner, name, uids), this.log.salt);
   }
 
   /**

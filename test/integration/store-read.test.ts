@@ -97,6 +97,26 @@ test('readMimeInfo of a large batch (parsed in the worker pool) equals parsing e
   }
 });
 
+test('readMessageBatch decodes each body when first asked for, in any order, the same bytes as readMessages', async () => {
+  const dir = tempDir();
+  const store = await openTestStore(dir.path);
+  try {
+    for (let i = 0; i < 100; i++) await store.deliver({ recipients: ['ivanov@example.org'], body: i % 3 === 0 ? Buffer.from(noise(5000 + i, i), 'base64') : sampleMessage(i) });
+    await store.expunge('ivanov@example.org', 'INBOX', [50]);
+    const uids = Array.from({ length: 100 }, (_, i) => i + 1);
+    const all = await store.readMessages('ivanov@example.org', 'INBOX', uids);
+    const batch = await store.readMessageBatch('ivanov@example.org', 'INBOX', uids);
+    // Backwards, with runs that reach into bodies already decoded and past the end.
+    for (let k = 99; k >= 0; k -= 3) assert.deepEqual(batch.body(k, 5), all[k], `message ${k + 1}`);
+    for (let k = 0; k < 100; k++) assert.deepEqual(batch.body(k, 16), all[k], `message ${k + 1}`);
+    assert.equal(batch.body(49), null);
+    assert.throws(() => batch.body(100), RangeError);
+  } finally {
+    await store.close();
+    dir.remove();
+  }
+});
+
 test('a record damaged on disk while the store runs is refused in a batch as it is alone', async () => {
   const dir = tempDir();
   const store = await openTestStore(dir.path);
@@ -116,6 +136,17 @@ test('a record damaged on disk while the store runs is refused in a batch as it 
     // The others still read, in a batch too.
     const others = await store.readMessages('ivanov@example.org', 'INBOX', uids.filter((u) => u !== 20));
     others.forEach((b, k) => assert.ok(b!.equals(sampleMessage(k < 19 ? k : k + 1))));
+    // Decoded on demand: only message 20 fails, whether it is decoded alone or in a run with its neighbours.
+    for (const run of [1, 8, 40]) {
+      const batch = await store.readMessageBatch('ivanov@example.org', 'INBOX', [...uids, 9999]);
+      assert.equal(batch.length, 41);
+      for (let k = 0; k < 40; k++) {
+        if (k === 19) assert.throws(() => batch.body(k, run), (e: unknown) => isPostlineError(e, 'ERR_STORE_CRC'), `run ${run}`);
+        else assert.ok(batch.body(k, run)!.equals(sampleMessage(k)), `message ${k + 1}, run ${run}`);
+      }
+      assert.throws(() => batch.body(19, run), (e: unknown) => isPostlineError(e, 'ERR_STORE_CRC'), 'asked again: still refused');
+      assert.equal(batch.body(40, run), null, 'not in the folder');
+    }
   } finally {
     await store.close();
     dir.remove();

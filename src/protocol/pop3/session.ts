@@ -37,25 +37,21 @@ import type { MaildropLock } from './maildrop-lock.js';
 import { Maildrop, type Lookup } from './maildrop.js';
 import { IdleTimer } from '../../core/idle.js';
 import { BufferPool, writeCopied } from '../../core/buffer-pool.js';
+import { MaildropReader } from './reader.js';
 
 /** The part of the mailbox port POP3 uses: INBOX only, read, flag, expunge. */
-export type Pop3MailboxPort = Pick<MailboxPort, 'ensureUser' | 'folder' | 'readMessage' | 'readMessages' | 'setFlags' | 'expunge'>;
+export type Pop3MailboxPort = Pick<MailboxPort, 'ensureUser' | 'folder' | 'readMessage' | 'readMessageBatch' | 'setFlags' | 'expunge'>;
 
 /**
- * Read-ahead for clients that fetch everything in order (RETR 1, RETR 2, …):
- * once two consecutive messages were asked for, the next ones are read in
- * one batch (the store coalesces neighbouring records into one pread) —
- * up to this many messages and bytes at a time.
+ * A message decoded from a read-ahead window brings following ones with
+ * it: one native decompression call for the run (~3 µs a call, besides the
+ * bytes). A RETR that finds its message undecoded (a pipelining client, ahead
+ * of prepareNext) decodes the rest of the window; prepareNext decodes
+ * PREPARE_RUN (~50 µs of 4 KB messages), which fits in the time a
+ * one-at-a-time client takes to read a message.
  */
-const READ_AHEAD_MESSAGES = 64;
-const READ_AHEAD_BYTES = 4 * 1024 * 1024;
-
-/** A read-ahead window: consecutive maildrop slots from `first`, their bodies on the way (null: gone). */
-interface ReadWindow {
-  first: number;
-  slots: number[];
-  bodies: Promise<(Buffer | null)[]>;
-}
+const DECODE_RUN = 64;
+const PREPARE_RUN = 8;
 
 /** Output up to this size is copied into one buffer per flush; more leaves as pieces (see flush). */
 const FLUSH_COPY_MAX_BYTES = 256 * 1024;
@@ -232,6 +228,8 @@ export class Pop3Session {
     } finally {
       this.pumping = false;
       if (this.outputBytes > 0) this.flush();
+      // After the flush: the reply is with the kernel, and the client reads it while we prepare the next one.
+      if (this.prepareWanted) this.prepareNext();
     }
   }
 
@@ -439,6 +437,7 @@ export class Pop3Session {
       return this.send(Replies.maildropUnavailable);
     }
     this.maildrop = maildrop;
+    this.reader = new MaildropReader(this.deps.mailbox, maildrop, (err) => this.deps.logger.warn({ err, conn: this.conn.id }, 'read-ahead failed; reading one by one'));
     this.state = 'transaction';
     this.deps.onLogin(ip);
     const { count, octets } = this.totals();
@@ -531,48 +530,50 @@ export class Pop3Session {
   private retrieve(msg: number, lines: number | null): void {
     const i = this.slot(msg);
     if (i === null) return;
-    const ready = lines === null ? this.readAhead.get(i) : undefined;
-    if (ready !== undefined && ready.length <= POP3_LIMITS.bodySliceBytes && !this.socket.writableNeedDrain) return this.sendReady(i, ready);
-    this.run(this.sendMessage(i, lines));
+    const md = this.maildrop!;
+    const reader = this.reader!;
+    const prepared = this.prepared;
+    if (lines === null && prepared?.slot === i && !this.socket.writableNeedDrain) {
+      this.prepared = null;
+      reader.taken(i);
+      for (const piece of prepared.pieces) this.queue(piece);
+      return this.retrieved(i);
+    }
+    let body: Buffer | null | undefined;
+    try {
+      body = reader.inHand(i, DECODE_RUN);
+    } catch (err) {
+      return this.readFailed(err, md.uid(i));
+    }
+    if (body === null) return this.readFailed(new PostlineError('ERR_MESSAGE_NOT_FOUND', `message ${md.uid(i)} is gone`), md.uid(i));
+    if (body !== undefined) reader.taken(i);
+    if (lines === null && body !== undefined && body.length <= POP3_LIMITS.bodySliceBytes && !this.socket.writableNeedDrain) {
+      for (const piece of retrReply(md.octets(i), body)) this.queue(piece);
+      return this.retrieved(i);
+    }
+    this.run(this.sendMessage(i, lines, body));
   }
 
   /**
-   * RETR of a message already read ahead and small enough to go out as one
-   * slice, with the socket not backed up: the same bytes as sendMessage, but
-   * synchronously, so a pipelined burst of RETRs is answered in one pass of
-   * the pump loop instead of a chain of promises per message. Backpressure
-   * is the pump's: it stops taking lines once enough output is queued.
+   * RETR i answered synchronously (read ahead, small enough for one slice,
+   * the socket not backed up): a pipelined burst of RETRs is answered in one
+   * pass of the pump loop instead of a chain of promises per message.
+   * Backpressure is the pump's: it stops taking lines once enough output is
+   * queued.
    */
-  private sendReady(i: number, message: Buffer): void {
-    if (this.ending) return;
-    const md = this.maildrop!;
-    this.readAhead.delete(i);
-    this.lastRead = i;
-    this.send(Replies.retr(md.octets(i)));
-    const stuffer = new DotStuffer();
-    for (const piece of stuffer.push(message)) this.queue(piece);
-    this.queue(stuffer.end());
-    md.markRetrieved(i);
+  private retrieved(i: number): void {
+    this.maildrop!.markRetrieved(i);
+    this.prepareWanted = true;
     if (this.outputBytes >= POP3_LIMITS.bodySliceBytes) this.flush();
   }
 
-  private async sendMessage(i: number, lines: number | null): Promise<void> {
+  private async sendMessage(i: number, lines: number | null, inHand: Buffer | undefined): Promise<void> {
     const md = this.maildrop!;
-    const uid = md.uid(i);
     let message: Buffer;
     try {
-      const ready = this.readAhead.get(i);
-      if (ready !== undefined) {
-        this.readAhead.delete(i);
-        // Still sequential: the read after the last read-ahead message is a read-ahead again, not a single read.
-        this.lastRead = i;
-      }
-      message = ready ?? (await this.readSequential(i));
+      message = inHand ?? (await this.reader!.read(i, DECODE_RUN));
     } catch (err) {
-      // Another client (IMAP) may have expunged it since our snapshot.
-      const gone = isPostlineError(err, 'ERR_MESSAGE_NOT_FOUND') || isPostlineError(err, 'ERR_MAILBOX_NOT_FOUND');
-      this.deps.logger[gone ? 'info' : 'error']({ err, conn: this.conn.id, uid }, 'cannot read message');
-      return this.send(gone ? Replies.messageGone : Replies.messageUnavailable);
+      return this.readFailed(err, md.uid(i));
     }
     if (this.ending) return;
     this.send(lines === null ? Replies.retr(md.octets(i)) : Replies.top);
@@ -580,62 +581,41 @@ export class Pop3Session {
     if (lines === null && !this.ending) md.markRetrieved(i);
   }
 
-  private readonly readAhead = new Map<number, Buffer>();
-  private lastRead = -2;
+  /** A message that cannot be read: gone (another client, IMAP, expunged it since our snapshot) or damaged. */
+  private readFailed(err: unknown, uid: number): void {
+    const gone = isPostlineError(err, 'ERR_MESSAGE_NOT_FOUND') || isPostlineError(err, 'ERR_MAILBOX_NOT_FOUND');
+    this.deps.logger[gone ? 'info' : 'error']({ err, conn: this.conn.id, uid }, 'cannot read message');
+    this.send(gone ? Replies.messageGone : Replies.messageUnavailable);
+  }
 
-  /** Reads slot i; when the client is going through the maildrop in order, the next messages too (see READ_AHEAD_MESSAGES). */
-  private async readSequential(i: number): Promise<Buffer> {
-    const md = this.maildrop!;
-    const sequential = i === this.lastRead + 1;
-    this.lastRead = i;
-    if (!sequential || i < this.singleReadsBefore) return this.deps.mailbox.readMessage(md.owner, INBOX, md.uid(i));
-    let window = this.nextWindow;
-    this.nextWindow = null;
-    if (window?.first !== i) window = this.readWindow(i);
-    let bodies: (Buffer | null)[];
+  /**
+   * After RETR n, the reply to RETR n+1 is made ready (decoded, dot-stuffed)
+   * at the end of the pump pass, once n's reply is with the kernel: a client
+   * that asks one message at a time is reading n meanwhile, and its next
+   * RETR is answered with no work in its way. Measured with Python's
+   * poplib: see docs/decisions.md.
+   */
+  private prepareNext(): void {
+    this.prepareWanted = false;
+    const md = this.maildrop;
+    const reader = this.reader;
+    if (!md || !reader || this.busy || this.ending || this.prepared !== null) return;
+    const i = reader.expected;
+    if (i >= md.messages || !md.lookup(i + 1).ok) return;
+    let body: Buffer | null | undefined;
     try {
-      bodies = await window.bodies;
-    } catch (err) {
-      // One damaged record fails its whole batch: over that window's range, read message by message,
-      // so only the damaged one is refused.
-      this.deps.logger.warn({ err, conn: this.conn.id }, 'read-ahead failed; reading one by one');
-      this.readAhead.clear();
-      this.singleReadsBefore = i + window.slots.length;
-      return this.deps.mailbox.readMessage(md.owner, INBOX, md.uid(i));
+      body = reader.inHand(i, PREPARE_RUN);
+    } catch {
+      return; // damaged: the RETR will say so
     }
-    this.readAhead.clear();
-    window.slots.forEach((k, n) => {
-      const body = bodies[n];
-      if (body && k !== i) this.readAhead.set(k, body);
-    });
-    const first = bodies[0];
-    if (!first) throw new PostlineError('ERR_MESSAGE_NOT_FOUND', `message ${md.uid(i)} is gone`);
-    this.lastRead = i;
-    // The next window is read while this one is sent: the read's wait (a thread-pool hop, ~0.6 ms a
-    // window with both cores busy) would otherwise leave the session idle once per window.
-    const after = i + window.slots.length;
-    if (after < md.messages) this.nextWindow = this.readWindow(after);
-    return first;
+    if (body && body.length <= POP3_LIMITS.bodySliceBytes) this.prepared = { slot: i, pieces: retrReply(md.octets(i), body) };
   }
 
-  /** Slots below this are read one by one: a window read over them failed. */
-  private singleReadsBefore = 0;
-
-  /** The window read ahead while the one before it is sent; errors surface when it is used. */
-  private nextWindow: ReadWindow | null = null;
-
-  private readWindow(first: number): ReadWindow {
-    const md = this.maildrop!;
-    const slots: number[] = [];
-    let bytes = 0;
-    for (let k = first; k < md.messages && slots.length < READ_AHEAD_MESSAGES && (slots.length === 0 || bytes + md.octets(k) <= READ_AHEAD_BYTES); k++) {
-      slots.push(k);
-      bytes += md.octets(k);
-    }
-    const bodies = this.deps.mailbox.readMessages(md.owner, INBOX, slots.map((k) => md.uid(k)));
-    bodies.catch(() => undefined); // not unhandled if the window is never used; its user sees the error
-    return { first, slots, bodies };
-  }
+  private reader: MaildropReader | null = null;
+  /** The reply to the RETR a sequential client asks for next, made ready in advance (see prepareNext). */
+  private prepared: { slot: number; pieces: Buffer[] } | null = null;
+  /** A RETR was answered in this pump pass: prepare the next one when the pass ends. */
+  private prepareWanted = false;
 
   /** A message body, dot-stuffed, in slices, waiting for the socket whenever it backs up. */
   private async streamBody(body: Buffer): Promise<void> {
@@ -674,7 +654,7 @@ export class Pop3Session {
       this.deps.logger.error({ err, conn: this.conn.id, user: md.owner }, 'pop3 update failed');
       reply = Replies.updateFailed;
     } finally {
-      this.maildrop = null;
+      this.dropMaildrop();
       // Released before the reply, so a client that reconnects right after +OK finds the maildrop free.
       md.release();
     }
@@ -683,9 +663,15 @@ export class Pop3Session {
 
   /** Session end without UPDATE: keep the \Seen flags, delete nothing, free the maildrop. */
   private closeMaildrop(md: Maildrop): void {
-    this.maildrop = null;
+    this.dropMaildrop();
     md.release();
     void this.markSeen(md);
+  }
+
+  private dropMaildrop(): void {
+    this.maildrop = null;
+    this.reader = null;
+    this.prepared = null;
   }
 
   /** \Seen on what RETR fetched (and is not being deleted). Never fails the session: the flag is a courtesy to IMAP. */
@@ -763,4 +749,12 @@ export class Pop3Session {
     for (const piece of out) this.socket.write(piece);
     this.socket.uncork();
   }
+}
+
+/** The whole reply to a RETR of `body`: status line, the body dot-stuffed, the terminating dot. */
+function retrReply(octets: number, body: Buffer): Buffer[] {
+  const stuffer = new DotStuffer();
+  const pieces = [formatResponse(Replies.retr(octets)), ...stuffer.push(body)];
+  pieces.push(stuffer.end());
+  return pieces;
 }

@@ -10,7 +10,7 @@ import { Duplex } from 'node:stream';
 import type { Clock } from '../../../../src/core/clock.js';
 import { PostlineError } from '../../../../src/core/errors.js';
 import { silentLogger } from '../../../../src/core/log.js';
-import type { FolderView } from '../../../../src/protocol/mailbox-port.js';
+import type { MessageBatch, FolderView } from '../../../../src/protocol/mailbox-port.js';
 import { MaildropLock } from '../../../../src/protocol/pop3/maildrop-lock.js';
 import { Pop3Session, type Pop3MailboxPort } from '../../../../src/protocol/pop3/session.js';
 
@@ -92,15 +92,27 @@ class FakeMailbox implements Pop3MailboxPort {
     if (!body || !this.uids.includes(uid)) throw new PostlineError('ERR_MESSAGE_NOT_FOUND', `no message ${uid}`);
     return body;
   }
-  /** The uid batches readMessages was asked for, in order. */
+  /** The uid batches readMessageBatch was asked for, in order. */
   readonly batches: number[][] = [];
-  /** readMessages fails for any batch holding this uid (a damaged record). */
+  /** The record of this uid is damaged: decoding it from a batch fails. */
+  damaged: number | null = null;
+  /** A batch read holding this uid fails as a whole (an I/O error). */
   failBatchWith: number | null = null;
-  async readMessages(_owner: string, _name: string, uids: readonly number[]): Promise<(Buffer | null)[]> {
+  /** How many bodies were decoded from batches so far. */
+  decoded = 0;
+  async readMessageBatch(_owner: string, _name: string, uids: readonly number[]): Promise<MessageBatch> {
     this.batches.push([...uids]);
     if (this.gate) await this.gate;
-    if (this.failBatchWith !== null && uids.includes(this.failBatchWith)) throw new PostlineError('ERR_STORE_CRC', 'damaged record');
-    return uids.map((uid) => (this.uids.includes(uid) ? (this.bodies.get(uid) ?? null) : null));
+    if (this.failBatchWith !== null && uids.includes(this.failBatchWith)) throw new PostlineError('ERR_STORE_IO', 'read failed');
+    const bodies = uids.map((uid) => (this.uids.includes(uid) ? (this.bodies.get(uid) ?? null) : null));
+    return {
+      length: uids.length,
+      body: (k: number): Buffer | null => {
+        if (uids[k] === this.damaged) throw new PostlineError('ERR_STORE_CRC', 'damaged record');
+        this.decoded++;
+        return bodies[k]!;
+      },
+    };
   }
   async setFlags(_owner: string, _name: string, uids: number[]): Promise<void> {
     this.seen.push(uids);
@@ -275,32 +287,65 @@ test('a message removed by another session since login is reported, and the sess
   await transcript(h, `C: RETR 1\nS: -ERR message was removed by another session\nC: STAT\nS: +OK 2 6`);
 });
 
-test('read-ahead: the next window is asked for while the current one is sent; a failed window read costs only the damaged message', async () => {
-  const bodies = Array.from({ length: 200 }, (_, i) => `Subject: ${i + 1}\r\n\r\nbody ${i + 1}\r\n`);
+test('read-ahead: the next window is asked for while the current one is sent; a damaged record costs only its message, a failed window read only what cannot be read', async () => {
+  const bodies = Array.from({ length: 300 }, (_, i) => `Subject: ${i + 1}\r\n\r\nbody ${i + 1}\r\n`);
   const h = harness(bodies);
-  await transcript(h, `S: +OK mx.example.org POP3 ready\nC: USER ${USER}\nS: +OK send PASS\nC: PASS secret\nS: +OK maildrop has 200 messages (${bodies.join('').length} octets)`);
+  await transcript(h, `S: +OK mx.example.org POP3 ready\nC: USER ${USER}\nS: +OK send PASS\nC: PASS secret\nS: +OK maildrop has 300 messages (${bodies.join('').length} octets)`);
   h.socket.out = '';
   h.socket.push('RETR 1\r\nRETR 2\r\n');
   await settle();
   // RETR 1 is a single read; RETR 2 starts a window (2..65) and the one after it (66..129) is asked for at once.
   const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
   assert.deepEqual(h.mailbox.batches, [range(2, 65), range(66, 129)]);
-  // Message 150's record is damaged: the window holding it (130..193) fails as a whole, and so does reading 150 alone.
-  h.mailbox.failBatchWith = 150;
+  // Message 150's record is damaged: only RETR 150 is refused, its window's other messages are served.
+  h.mailbox.damaged = 150;
+  // The window 194..257 cannot be read at all: its messages are read one by one, and message 200 not even alone.
+  h.mailbox.failBatchWith = 200;
   const readMessage = h.mailbox.readMessage.bind(h.mailbox);
+  const singles: number[] = [];
   h.mailbox.readMessage = async (owner, name, uid) => {
-    if (uid === 150) throw new PostlineError('ERR_STORE_CRC', 'damaged record');
+    singles.push(uid);
+    if (uid === 200) throw new PostlineError('ERR_STORE_IO', 'read failed');
     return readMessage(owner, name, uid);
   };
   h.socket.out = '';
-  h.socket.push(range(3, 200).map((n) => `RETR ${n}\r\n`).join(''));
+  h.socket.push(range(3, 300).map((n) => `RETR ${n}\r\n`).join(''));
   await settle();
-  for (const n of range(3, 200)) {
-    if (n === 150) continue;
+  for (const n of range(3, 300)) {
+    if (n === 150 || n === 200) continue;
     assert.ok(h.socket.out.includes(`+OK ${bodies[n - 1]!.length} octets\r\n${bodies[n - 1]}.\r\n`), `message ${n}`);
   }
-  assert.equal(h.socket.out.match(/^-ERR/gm)?.length, 1, 'only the damaged message is refused');
-  assert.match(h.socket.out, /^-ERR \[SYS\/TEMP\]/m);
+  assert.equal(h.socket.out.match(/^-ERR/gm)?.length, 2, 'only the damaged and the unreadable message are refused');
+  assert.equal(h.socket.out.match(/^-ERR \[SYS\/TEMP\]/gm)?.length, 2);
+  assert.deepEqual(singles, range(194, 257), 'one by one only over the window that failed');
+  assert.deepEqual(h.mailbox.batches.slice(2), [range(130, 193), range(194, 257), range(258, 300)]);
+  assert.equal(h.closed(), false);
+});
+
+test('one RETR at a time: the next message is made ready after each reply, and a DELE or an out-of-order RETR in between changes nothing', async () => {
+  const bodies = Array.from({ length: 100 }, (_, i) => `Subject: ${i + 1}\r\n\r\n${i % 7 === 0 ? '.dot line\r\n' : ''}body ${i + 1}\r\n`);
+  const h = harness(bodies);
+  await transcript(h, `S: +OK mx.example.org POP3 ready\nC: USER ${USER}\nS: +OK send PASS\nC: PASS secret\nS: +OK maildrop has 100 messages (${bodies.join('').length} octets)`);
+  const stuffed = (n: number): string => bodies[n - 1]!.replace(/^\./gm, '..');
+  const retr = async (n: number): Promise<void> => {
+    h.socket.out = '';
+    h.socket.push(`RETR ${n}\r\n`);
+    await settle();
+    assert.equal(h.socket.out, `+OK ${bodies[n - 1]!.length} octets\r\n${stuffed(n)}.\r\n`, `RETR ${n}`);
+  };
+  for (let n = 1; n <= 10; n++) await retr(n);
+  // Message 11 was made ready in advance: the decodes so far are messages 2..11 (1 was a single read).
+  assert.equal(h.mailbox.decoded, 10);
+  h.socket.out = '';
+  await transcript(h, 'C: DELE 11\nS: +OK message 11 deleted\nC: RETR 11\nS: -ERR message 11 already deleted');
+  await retr(12);
+  await retr(5);
+  await retr(13);
+  await retr(14);
+  h.socket.out = '';
+  await transcript(h, 'C: RSET\nS: +OK maildrop has 100 messages (' + bodies.join('').length + ' octets)');
+  await retr(11);
+  for (let n = 15; n <= 100; n++) await retr(n);
   assert.equal(h.closed(), false);
 });
 
