@@ -533,6 +533,7 @@ export class Pop3Session {
     const md = this.maildrop!;
     const reader = this.reader!;
     const prepared = this.prepared;
+    // (A prepared reply not used now is replaced by prepareNext once the client has moved on.)
     if (lines === null && prepared?.slot === i && !this.socket.writableNeedDrain) {
       this.prepared = null;
       reader.taken(i);
@@ -578,7 +579,10 @@ export class Pop3Session {
     if (this.ending) return;
     this.send(lines === null ? Replies.retr(md.octets(i)) : Replies.top);
     await this.streamBody(lines === null ? message : topOf(message, lines));
-    if (lines === null && !this.ending) md.markRetrieved(i);
+    if (lines === null && !this.ending) {
+      md.markRetrieved(i);
+      this.prepareWanted = true;
+    }
   }
 
   /** A message that cannot be read: gone (another client, IMAP, expunged it since our snapshot) or damaged. */
@@ -599,8 +603,10 @@ export class Pop3Session {
     this.prepareWanted = false;
     const md = this.maildrop;
     const reader = this.reader;
-    if (!md || !reader || this.busy || this.ending || this.prepared !== null) return;
+    if (!md || !reader || this.busy || this.ending) return;
     const i = reader.expected;
+    if (this.prepared?.slot === i) return;
+    this.prepared = null;
     if (i >= md.messages || !md.lookup(i + 1).ok) return;
     let body: Buffer | null | undefined;
     try {

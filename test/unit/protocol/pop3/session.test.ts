@@ -322,30 +322,41 @@ test('read-ahead: the next window is asked for while the current one is sent; a 
   assert.equal(h.closed(), false);
 });
 
-test('one RETR at a time: the next message is made ready after each reply, and a DELE or an out-of-order RETR in between changes nothing', async () => {
+test('one RETR at a time: the next reply is made ready after each one; a DELE, an out-of-order RETR or a big message in between costs only that step', async () => {
   const bodies = Array.from({ length: 100 }, (_, i) => `Subject: ${i + 1}\r\n\r\n${i % 7 === 0 ? '.dot line\r\n' : ''}body ${i + 1}\r\n`);
+  // Message 50 is too big to be made ready (more than one output slice): it is streamed when asked for.
+  bodies[49] = `Subject: 50\r\n\r\n${'.x\r\n'.repeat(30_000)}`;
   const h = harness(bodies);
   await transcript(h, `S: +OK mx.example.org POP3 ready\nC: USER ${USER}\nS: +OK send PASS\nC: PASS secret\nS: +OK maildrop has 100 messages (${bodies.join('').length} octets)`);
   const stuffed = (n: number): string => bodies[n - 1]!.replace(/^\./gm, '..');
-  const retr = async (n: number): Promise<void> => {
+  /** RETR n; `ready`: its reply was made ready in advance (the only body asked for meanwhile is the next one's). */
+  const retr = async (n: number, ready: boolean): Promise<void> => {
+    const before = h.mailbox.decoded;
     h.socket.out = '';
     h.socket.push(`RETR ${n}\r\n`);
     await settle();
     assert.equal(h.socket.out, `+OK ${bodies[n - 1]!.length} octets\r\n${stuffed(n)}.\r\n`, `RETR ${n}`);
+    const preparing = n < bodies.length ? 1 : 0; // the next one is made ready, if there is one
+    assert.equal(h.mailbox.decoded - before, (ready ? 0 : 1) + preparing, `RETR ${n} ${ready ? 'was' : 'was not'} made ready`);
   };
-  for (let n = 1; n <= 10; n++) await retr(n);
-  // Message 11 was made ready in advance: the decodes so far are messages 2..11 (1 was a single read).
-  assert.equal(h.mailbox.decoded, 10);
+  // RETR 1 is a single read, RETR 2 opens a window; from then on each reply is ready before it is asked for.
+  h.socket.push('RETR 1\r\nRETR 2\r\n');
+  await settle();
+  for (let n = 3; n <= 10; n++) await retr(n, true);
   h.socket.out = '';
   await transcript(h, 'C: DELE 11\nS: +OK message 11 deleted\nC: RETR 11\nS: -ERR message 11 already deleted');
-  await retr(12);
-  await retr(5);
-  await retr(13);
-  await retr(14);
+  // 11 was made ready and deleted: 12 is read now, 13 made ready after it.
+  await retr(12, false);
+  await retr(13, true);
+  // Out of order: 5 is read, 6 made ready; the client goes back to 14, which is read, 15 made ready.
+  await retr(5, false);
+  await retr(14, false);
+  await retr(15, true);
   h.socket.out = '';
   await transcript(h, 'C: RSET\nS: +OK maildrop has 100 messages (' + bodies.join('').length + ' octets)');
-  await retr(11);
-  for (let n = 15; n <= 100; n++) await retr(n);
+  await retr(11, false);
+  await retr(12, true);
+  for (let n = 13; n <= 100; n++) await retr(n, n !== 50);
   assert.equal(h.closed(), false);
 });
 
