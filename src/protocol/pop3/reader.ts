@@ -18,8 +18,8 @@ import type { Maildrop } from './maildrop.js';
 export type ReaderMailbox = Pick<MailboxPort, 'readMessage' | 'readMessageBatch'>;
 
 /** Up to this many messages and bytes per window. */
-export const READ_AHEAD_MESSAGES = 64;
-export const READ_AHEAD_BYTES = 4 * 1024 * 1024;
+const READ_AHEAD_MESSAGES = 64;
+const READ_AHEAD_BYTES = 4 * 1024 * 1024;
 
 const INBOX = 'INBOX';
 
