@@ -37,7 +37,6 @@ export interface LoadResult {
   cpuSeconds: number;
 }
 
-/** A failure with the key it is counted under. */
 /**
  * net `onread` options for a client connection: reads land in one reused
  * 64 KB buffer and reach `feed` as a view that is valid only during the
@@ -49,6 +48,7 @@ export function reusedReadBuffer(feed: (chunk: Buffer) => void): { buffer: Buffe
   return { buffer, callback: (n) => (feed(buffer.subarray(0, n)), true) };
 }
 
+/** A failure with the key it is counted under. */
 export class LoadError extends Error {
   constructor(
     readonly key: string,

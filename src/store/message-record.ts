@@ -4,7 +4,7 @@
  * serve another message), and its size after decompression. Pure functions
  * of the record's bytes, apart from the store.
  */
-import { uncompressMany, uncompressSync } from '../core/native.js';
+import { uncompressMany } from '../core/native.js';
 import { PostlineError } from '../core/errors.js';
 import { unpackMeta } from './log/encode.js';
 import type { Location } from './log/log.js';
@@ -41,14 +41,9 @@ export interface StoredMessage {
 export function decodeMessageRecords(records: readonly StoredMessage[], salt: number): Buffer[] {
   const stored = records.map((r) => checkedBody(r.buf, r.loc, salt, r.box, r.uid));
   const compressed = stored.flatMap((s) => (s.compressed ? [s.blob] : []));
-  let decoded: Buffer[];
-  try {
-    decoded = uncompressMany(compressed);
-  } catch {
-    // Checksums passed, so not disk damage: decode one by one, so a bad block fails exactly as it did
-    // before batching and a batch never hides one behind another.
-    decoded = compressed.map((blob) => uncompressSync(blob));
-  }
+  // A block that does not decode (its checksum passed, so not disk damage) fails the whole call: callers
+  // that decode many (RecordBatch) then decode them one by one, so the error stays with its message.
+  const decoded = uncompressMany(compressed);
   let next = 0;
   return stored.map((s, k) => sizeChecked(s.compressed ? decoded[next++]! : Buffer.from(s.blob), s.size, records[k]!.uid));
 }

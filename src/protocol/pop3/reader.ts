@@ -58,14 +58,14 @@ export class MaildropReader {
 
   /**
    * Slot i's body if a window already holds it, decoding it (with up to
-   * `run` - 1 following messages) unless done before; null when the message
-   * was removed since login; undefined when it has to be read (read()).
-   * Throws when its record is damaged. Does not count as reading i: call
-   * taken(i) when it is sent.
+   * `run` - 1 following messages) unless done before; undefined when it has
+   * to be read (read()). Throws when its record is damaged, or
+   * ERR_MESSAGE_NOT_FOUND when the message was removed since login. Does not
+   * count as reading i: call taken(i) when it is sent.
    */
-  inHand(i: number, run: number): Buffer | null | undefined {
+  inHand(i: number, run: number): Buffer | undefined {
     const w = this.windowHolding(i);
-    return w ? w.batch!.body(i - w.first, run) : undefined;
+    return w ? this.bodyFrom(w, i, run) : undefined;
   }
 
   /** Slot i, got from inHand, went to the client. */
@@ -91,6 +91,10 @@ export class MaildropReader {
       return this.single(i);
     }
     this.open(w);
+    return this.bodyFrom(w, i, run);
+  }
+
+  private bodyFrom(w: Window, i: number, run: number): Buffer {
     const body = w.batch!.body(i - w.first, run);
     if (!body) throw new PostlineError('ERR_MESSAGE_NOT_FOUND', `message ${this.md.uid(i)} is gone`);
     return body;

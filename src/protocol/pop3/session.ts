@@ -23,7 +23,7 @@ import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
 import type { Clock } from '../../core/clock.js';
-import { isPostlineError, PostlineError } from '../../core/errors.js';
+import { isPostlineError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { DotStuffer, formatResponse, LineFramer, parseCommand, topOf, type FramerEvent, type Pop3Command, type Pop3Verb } from '../../codec/pop3/index.js';
 import { decodePlain } from '../../auth/sasl.js';
@@ -50,7 +50,7 @@ export type Pop3MailboxPort = Pick<MailboxPort, 'ensureUser' | 'folder' | 'readM
  * PREPARE_RUN (~50 µs of 4 KB messages), which fits in the time a
  * one-at-a-time client takes to read a message.
  */
-const DECODE_RUN = 64;
+const REST_OF_WINDOW = Number.POSITIVE_INFINITY;
 const PREPARE_RUN = 8;
 
 /** Output up to this size is copied into one buffer per flush; more leaves as pieces (see flush). */
@@ -532,26 +532,22 @@ export class Pop3Session {
     if (i === null) return;
     const md = this.maildrop!;
     const reader = this.reader!;
-    const prepared = this.prepared;
+    const now = lines === null && !this.socket.writableNeedDrain;
     // (A prepared reply not used now is replaced by prepareNext once the client has moved on.)
-    if (lines === null && prepared?.slot === i && !this.socket.writableNeedDrain) {
+    const prepared = this.prepared;
+    if (now && prepared?.slot === i) {
       this.prepared = null;
       reader.taken(i);
-      for (const piece of prepared.pieces) this.queue(piece);
-      return this.retrieved(i);
+      return this.answered(i, prepared.pieces);
     }
-    let body: Buffer | null | undefined;
+    let body: Buffer | undefined;
     try {
-      body = reader.inHand(i, DECODE_RUN);
+      body = reader.inHand(i, REST_OF_WINDOW);
     } catch (err) {
       return this.readFailed(err, md.uid(i));
     }
-    if (body === null) return this.readFailed(new PostlineError('ERR_MESSAGE_NOT_FOUND', `message ${md.uid(i)} is gone`), md.uid(i));
     if (body !== undefined) reader.taken(i);
-    if (lines === null && body !== undefined && body.length <= POP3_LIMITS.bodySliceBytes && !this.socket.writableNeedDrain) {
-      for (const piece of retrReply(md.octets(i), body)) this.queue(piece);
-      return this.retrieved(i);
-    }
+    if (now && body !== undefined && body.length <= POP3_LIMITS.bodySliceBytes) return this.answered(i, retrReply(md.octets(i), body));
     this.run(this.sendMessage(i, lines, body));
   }
 
@@ -562,7 +558,8 @@ export class Pop3Session {
    * Backpressure is the pump's: it stops taking lines once enough output is
    * queued.
    */
-  private retrieved(i: number): void {
+  private answered(i: number, reply: readonly Buffer[]): void {
+    for (const piece of reply) this.queue(piece);
     this.maildrop!.markRetrieved(i);
     this.prepareWanted = true;
     if (this.outputBytes >= POP3_LIMITS.bodySliceBytes) this.flush();
@@ -572,7 +569,7 @@ export class Pop3Session {
     const md = this.maildrop!;
     let message: Buffer;
     try {
-      message = inHand ?? (await this.reader!.read(i, DECODE_RUN));
+      message = inHand ?? (await this.reader!.read(i, REST_OF_WINDOW));
     } catch (err) {
       return this.readFailed(err, md.uid(i));
     }
@@ -608,11 +605,11 @@ export class Pop3Session {
     if (this.prepared?.slot === i) return;
     this.prepared = null;
     if (i >= md.messages || !md.lookup(i + 1).ok) return;
-    let body: Buffer | null | undefined;
+    let body: Buffer | undefined;
     try {
       body = reader.inHand(i, PREPARE_RUN);
     } catch {
-      return; // damaged: the RETR will say so
+      return; // damaged or gone: the RETR will say so
     }
     if (body && body.length <= POP3_LIMITS.bodySliceBytes) this.prepared = { slot: i, pieces: retrReply(md.octets(i), body) };
   }
